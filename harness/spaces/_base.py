@@ -1,0 +1,85 @@
+"""The search-space protocol shared by NB201, NB101 and genome encodings of them.
+
+A space owns everything that depends on how architectures are represented: sampling, variation
+operators, validity, the isomorphism-invariant key and the encodings surrogates consume.
+Strategies only ever talk to a space, never to a benchmark table.
+"""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from collections.abc import Hashable, Sequence
+from dataclasses import dataclass
+from typing import Any, Generic, TypeVar
+
+import numpy as np
+
+A = TypeVar("A", bound=Hashable)
+
+
+@dataclass(frozen=True, slots=True)
+class Graph:
+    """A cell as a graph for GNN surrogates.
+
+    ``x``: node features [n_nodes, n_features] (one-hot op, with input/output types);
+    ``edge_index``: [2, n_edges] int64, rows are (source, target) as in torch-geometric.
+    """
+
+    x: np.ndarray
+    edge_index: np.ndarray
+
+
+class SearchSpace(ABC, Generic[A]):
+    """Architectures of one search space and the operators on them.
+
+    ``canonical(arch)`` returns a string that is equal for isomorphic cells (the same network),
+    so caches, deduplication and "distinct cells trained" counts are keyed by it.
+    ``to_cell(arch)`` maps a representation (e.g. a genome) to the benchmark's native cell; it is
+    the identity for native spaces.
+    """
+
+    name: str = "space"
+    encodings: tuple[str, ...] = ()
+
+    @abstractmethod
+    def sample(self, rng: np.random.Generator) -> A: ...
+
+    @abstractmethod
+    def mutate(self, arch: A, rng: np.random.Generator) -> A:
+        """A valid architecture different from ``arch`` (as a representation)."""
+
+    @abstractmethod
+    def crossover(self, a: A, b: A, rng: np.random.Generator) -> A: ...
+
+    @abstractmethod
+    def is_valid(self, arch: Any) -> bool: ...
+
+    @abstractmethod
+    def canonical(self, arch: A) -> str: ...
+
+    @abstractmethod
+    def to_str(self, arch: A) -> str: ...
+
+    @abstractmethod
+    def from_str(self, text: str) -> A: ...
+
+    @abstractmethod
+    def neighbours(self, arch: A) -> list[A]:
+        """All valid architectures one mutation away (for local search)."""
+
+    @abstractmethod
+    def encode(self, arch: A, kind: str) -> np.ndarray | Graph: ...
+
+    def encode_many(self, archs: Sequence[A], kind: str) -> np.ndarray:
+        """Stack vector encodings of many architectures into one float32 matrix."""
+        rows = [self.encode(a, kind) for a in archs]
+        if rows and isinstance(rows[0], Graph):
+            raise TypeError(f"encoding {kind!r} is a graph; use encode() per architecture")
+        return np.asarray(rows, dtype=np.float32)
+
+    def to_cell(self, arch: A) -> Hashable:
+        return arch
+
+    def size(self) -> int | None:
+        """Number of representable architectures, when known (None when not)."""
+        return None
