@@ -1,0 +1,1 @@
+"""Analysis of harness runs: loading, statistics, plots and reports."""

@@ -1,0 +1,116 @@
+"""NAS-Bench-101 sample table: 30,001 real records keyed by the official module hash.
+
+The shipped data has, per cell, the validation accuracy of ONE training repeat at 4, 12, 36 and
+108 epochs (separate trainings with their own schedules, not one curve), the 108-epoch training
+time and the parameter count. It has **no test accuracy**: every NB101 result of this harness is
+a validation result and says so. Accuracies are converted to percent (the file has fractions) so
+that NB101 and NB201 signals share a unit.
+"""
+
+from __future__ import annotations
+
+import functools
+import json
+from pathlib import Path
+
+import numpy as np
+
+from harness.benchmarks import registry
+from harness.errors import DataError, NotInBenchmark, unknown
+from harness.paths import atomic_path, cache_dir
+
+FIDELITIES: tuple[int, ...] = (4, 12, 36, 108)
+METRICS: tuple[str, ...] = (
+    "val_acc@4",
+    "val_acc@12",
+    "val_acc@36",
+    "val_acc@108",
+    "train_time_s@108",
+    "params",
+)
+_FILE = "nb101/nb101_subset30k_val_acc.csv"
+_FORMAT = 1
+
+
+def _cache_path() -> Path:
+    return cache_dir() / f"nb101-30k-{registry.source_fingerprint('nb101-30k')}-v{_FORMAT}"
+
+
+def build_cache(force: bool = False) -> Path:
+    d = _cache_path()
+    if (d / "hashes.json").exists() and not force:
+        return d
+    import pandas as pd
+
+    df = pd.read_csv(registry.locate("nb101-30k", _FILE), dtype={"nb101_hash": str})
+    need = ["nb101_hash", "val_acc_4ep", "val_acc_12ep", "val_acc_36ep", "val_acc_108ep",
+            "train_time_108ep_s", "params"]  # fmt: skip
+    missing = [c for c in need if c not in df.columns]
+    if missing:
+        raise DataError(f"{_FILE}: missing columns {missing}")
+    if df["nb101_hash"].duplicated().any():
+        raise DataError(f"{_FILE}: duplicate hashes")
+    vals = np.stack(
+        [df[f"val_acc_{f}ep"].to_numpy(np.float64) * 100.0 for f in FIDELITIES]
+        + [df["train_time_108ep_s"].to_numpy(np.float64), df["params"].to_numpy(np.float64)]
+    )
+    d.mkdir(parents=True, exist_ok=True)
+    with atomic_path(d / "values.npy") as tmp:
+        with open(tmp, "wb") as f:
+            np.save(f, vals)
+    with atomic_path(d / "hashes.json") as tmp:
+        tmp.write_text(json.dumps(list(df["nb101_hash"])))
+    return d
+
+
+class NB101Table:
+    """The NB101-30k records: metrics by hash. Validation only (no test accuracy exists here)."""
+
+    name = "nb101-30k"
+    datasets = ("cifar10",)
+
+    def __init__(self) -> None:
+        registry.locate("nb101-30k", _FILE)
+        d = build_cache()
+        self.hashes: tuple[str, ...] = tuple(json.loads((d / "hashes.json").read_text()))
+        self._row = {h: i for i, h in enumerate(self.hashes)}
+        self._values = np.load(d / "values.npy", mmap_mode="r")
+
+    def __len__(self) -> int:
+        return len(self.hashes)
+
+    def __contains__(self, h: object) -> bool:
+        return h in self._row
+
+    def row_of(self, h: str) -> int:
+        try:
+            return self._row[h]
+        except KeyError:
+            raise NotInBenchmark(
+                f"NB101 cell {h} is not among the 30,001 cells of the shipped NB101 sample; "
+                "restrict the search space to the sample (the 'nb101-30k' pool) or use the "
+                "official full file (`nash data convert`)"
+            ) from None
+
+    def column(self, metric: str) -> np.ndarray:
+        try:
+            return self._values[METRICS.index(metric)]
+        except ValueError:
+            raise unknown("NB101 metric", metric, METRICS) from None
+
+    def value(self, metric: str, h: str) -> float:
+        return float(self.column(metric)[self.row_of(h)])
+
+    def row(self, h: str) -> dict[str, float]:
+        i = self.row_of(h)
+        return {m: float(self._values[k, i]) for k, m in enumerate(METRICS)}
+
+    def optimum(self, metric: str) -> tuple[float, list[str]]:
+        col = np.asarray(self.column(metric))
+        best = float(np.nanmax(col))
+        return best, [self.hashes[i] for i in np.flatnonzero(col == best)]
+
+
+@functools.cache
+def load() -> NB101Table:
+    return NB101Table()

@@ -1,0 +1,168 @@
+"""The data registry: which files each data set needs, their checksums, sources and licences.
+
+``registry.toml`` (next to this module) is the single list of data files. :func:`locate` finds
+a file under the data roots of :func:`harness.paths.data_roots` and verifies its sha256 before
+anything reads it. Hashing 12 MB of CSV on every start would cost more than loading the converted
+tables, so a verified checksum is remembered in the cache keyed by (path, size, mtime); a file
+that changes on disk is hashed again.
+"""
+
+from __future__ import annotations
+
+import functools
+import json
+import os
+import tomllib
+from dataclasses import dataclass
+from pathlib import Path
+
+from harness.errors import DataError, unknown
+from harness.paths import atomic_path, cache_dir, data_roots, sha256_file
+
+_REGISTRY_FILE = Path(__file__).with_name("registry.toml")
+
+
+@dataclass(frozen=True, slots=True)
+class DataFile:
+    path: str
+    sha256: str
+
+
+@dataclass(frozen=True, slots=True)
+class DataSet:
+    name: str
+    description: str
+    source: str
+    licence: str
+    files: tuple[DataFile, ...]
+
+
+@functools.cache
+def datasets() -> dict[str, DataSet]:
+    raw = tomllib.loads(_REGISTRY_FILE.read_text())["datasets"]
+    return {
+        name: DataSet(
+            name=name,
+            description=d["description"],
+            source=d["source"],
+            licence=d["licence"],
+            files=tuple(DataFile(f["path"], f["sha256"]) for f in d["files"]),
+        )
+        for name, d in raw.items()
+    }
+
+
+def get(name: str) -> DataSet:
+    try:
+        return datasets()[name]
+    except KeyError:
+        raise unknown("data set", name, datasets()) from None
+
+
+def _memo_file() -> Path:
+    return cache_dir() / "verified_sha256.json"
+
+
+def _read_memo() -> dict[str, str]:
+    try:
+        data = json.loads(_memo_file().read_text())
+        return data if isinstance(data, dict) else {}
+    except (OSError, ValueError):
+        return {}
+
+
+def _stat_key(path: Path) -> str:
+    st = path.stat()
+    return f"{path.resolve()}|{st.st_size}|{st.st_mtime_ns}"
+
+
+def file_sha256(path: Path) -> str:
+    """sha256 of a file, memoised by (path, size, mtime) in the cache directory."""
+    key = _stat_key(path)
+    memo = _read_memo()
+    if key in memo:
+        return memo[key]
+    digest = sha256_file(path)
+    memo[key] = digest
+    try:
+        with atomic_path(_memo_file()) as tmp:
+            tmp.write_text(json.dumps(memo, indent=0, sort_keys=True))
+    except OSError:
+        pass  # a read-only cache only costs speed
+    return digest
+
+
+def find(relpath: str) -> Path | None:
+    for root in data_roots():
+        p = root / relpath
+        if p.is_file():
+            return p
+    return None
+
+
+def _entry(dataset: str, relpath: str) -> DataFile:
+    for f in get(dataset).files:
+        if f.path == relpath:
+            return f
+    raise unknown(f"file of data set {dataset!r}", relpath, [f.path for f in get(dataset).files])
+
+
+def locate(dataset: str, relpath: str, *, verify: bool = True) -> Path:
+    """Path of one registered file, verified against its pinned sha256.
+
+    Raises :class:`DataError` naming where it looked and where the data comes from when the file
+    is missing, and naming both checksums when it does not match.
+    """
+    entry = _entry(dataset, relpath)
+    path = find(relpath)
+    if path is None:
+        looked = ", ".join(str(r) for r in data_roots())
+        raise DataError(
+            f"data file {relpath!r} of data set {dataset!r} not found (looked in: {looked}). "
+            f"Point NASH_DATA_DIR at a directory holding it, or run `nash data fetch {dataset}` "
+            f"on a machine with network; source: {get(dataset).source}"
+        )
+    if verify:
+        got = file_sha256(path)
+        if got != entry.sha256:
+            raise DataError(
+                f"data file {path} is corrupted or a different version: sha256 {got}, expected "
+                f"{entry.sha256}. Replace it with the original (source: {get(dataset).source})"
+            )
+    return path
+
+
+def source_fingerprint(dataset: str) -> str:
+    """A short id of the verified sources: caches built from them are named after it."""
+    import hashlib
+
+    h = hashlib.sha256()
+    for f in get(dataset).files:
+        h.update(f.sha256.encode())
+    return h.hexdigest()[:12]
+
+
+@dataclass(frozen=True, slots=True)
+class FileStatus:
+    dataset: str
+    path: str
+    found: Path | None
+    ok: bool | None  # None when not verified (missing)
+
+
+def status(verify: bool = False) -> list[FileStatus]:
+    """Where each registered file was found and, with ``verify``, whether its checksum matches."""
+    out = []
+    for ds in datasets().values():
+        for f in ds.files:
+            p = find(f.path)
+            ok = None
+            if p is not None and verify:
+                ok = sha256_file(p) == f.sha256
+            out.append(FileStatus(ds.name, f.path, p, ok))
+    return out
+
+
+def env_summary() -> str:
+    env = os.environ.get("NASH_DATA_DIR")
+    return f"NASH_DATA_DIR={env}" if env else "NASH_DATA_DIR unset"

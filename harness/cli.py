@@ -1,0 +1,214 @@
+"""The ``nash`` command line.
+
+User mistakes (``NashError``) print one line on stderr and exit with code 2; anything else is a
+bug and keeps its traceback.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import sys
+from collections.abc import Callable, Sequence
+
+from harness.errors import NashError
+
+Handler = Callable[[argparse.Namespace], int]
+
+
+class _Parser(argparse.ArgumentParser):
+    """argparse exits with 2 on usage errors already; keep its message to one line plus usage."""
+
+
+def _cmd_query(args: argparse.Namespace) -> int:
+    if args.benchmark == "nb201":
+        from harness.benchmarks import nb201 as tables
+        from harness.spaces import nb201
+
+        arch = nb201.parse(args.arch)
+        idx = nb201.index_of(arch)
+        t = tables.load()
+        row = t.row(idx)
+        out = {
+            "benchmark": "nb201",
+            "index": idx,
+            "arch_str": nb201.arch_to_str(arch),
+            "naslib_op_indices": list(nb201.to_naslib(arch)),
+            "unique_str": nb201.NB201Space().canonical(arch),
+            "output_connected": nb201.output_connected(arch),
+            "metrics": row,
+        }
+    elif args.benchmark == "nb101-30k":
+        from harness.benchmarks import nb101 as table
+        from harness.spaces.nb101 import NB101Space
+
+        space = NB101Space()
+        text = args.arch.strip()
+        if len(text) == 32 and all(c in "0123456789abcdef" for c in text):
+            h = text
+            spec = None
+        else:
+            cell = space.from_str(text)
+            h = space.canonical(cell)
+            spec = space.to_str(cell)
+        out = {
+            "benchmark": "nb101-30k",
+            "hash": h,
+            "spec": spec,
+            "metrics": table.load().row(h),
+            "note": "validation accuracy of one training repeat (percent); the shipped NB101 "
+            "data has no test accuracy",
+        }
+    else:
+        from harness.errors import unknown
+
+        raise unknown("benchmark", args.benchmark, ["nb201", "nb101-30k"])
+    if args.json:
+        print(json.dumps(out, indent=1))
+    else:
+        _print_query(out)
+    return 0
+
+
+def _print_query(out: dict[str, object]) -> None:
+    metrics = out.pop("metrics")
+    for k, v in out.items():
+        print(f"{k:>18}: {v}")
+    assert isinstance(metrics, dict)
+    if metrics and isinstance(next(iter(metrics.values())), dict):
+        for ds, ms in metrics.items():
+            print(f"[{ds}]")
+            for m, v in ms.items():
+                print(f"  {m:<40} {v:.6g}")
+    else:
+        for m, v in metrics.items():
+            print(f"  {m:<40} {v:.6g}")
+
+
+def _cmd_data(args: argparse.Namespace) -> int:
+    from harness.benchmarks import registry
+
+    if args.action in ("status", "verify"):
+        verify = args.action == "verify"
+        bad = 0
+        print(f"data roots (in lookup order; {registry.env_summary()}):")
+        from harness.paths import cache_dir, data_roots
+
+        for r in data_roots():
+            print(f"  {'found ' if r.is_dir() else 'absent'} {r}")
+        print(f"cache: {cache_dir()}")
+        for st in registry.status(verify=verify):
+            if st.found is None:
+                state = "MISSING"
+                bad += 1
+            elif st.ok is None:
+                state = "found"
+            elif st.ok:
+                state = "sha256 ok"
+            else:
+                state = "SHA256 MISMATCH"
+                bad += 1
+            print(f"  {st.dataset:<12} {st.path:<60} {state}  {st.found or ''}")
+        from harness.benchmarks import converters
+
+        print("converters for official downloads:")
+        for name, note in converters.STATUS.items():
+            print(f"  {name:<28} {note}")
+        if bad and verify:
+            print(f"{bad} file(s) missing or corrupted", file=sys.stderr)
+            return 2
+        return 0
+    if args.action == "convert":
+        from harness.benchmarks import converters
+
+        path = converters.convert(args.kind, args.source)
+        print(f"converted {args.source} -> {path}")
+        return 0
+    if args.action == "summary":
+        return _summary()
+    raise NashError(f"unknown data action {args.action!r}")
+
+
+def _summary() -> int:
+    """Verify the shipped data and print the best cells per dataset and metric."""
+    from harness.benchmarks import nb101 as t101
+    from harness.benchmarks import nb201 as t201
+    from harness.spaces import nb201
+
+    t = t201.load()
+    print("NAS-Bench-201 (15,625 cells; 6,466 up to isomorphism); accuracies in percent")
+    print(f"{'dataset':<16}{'metric':<28}{'best':>9}  cells (index: arch)")
+    for ds in t201.DATASETS:
+        for m in ("val_acc@200", "val_acc@12", "test_acc@200", "test_acc@12"):
+            if m not in t.metrics(ds):
+                continue
+            best, idx = t.optimum(ds, m)
+            cells = "; ".join(f"{i}: {nb201.arch_to_str(nb201.arch_of_index(i))}" for i in idx)
+            print(f"{ds:<16}{m:<28}{best:9.2f}  {cells}")
+    # the test accuracy of the cell chosen by validation: the number a perfect search reports
+    for ds in t201.DATASETS:
+        sig = "val_acc@200" if ds == "cifar10" else "val_acc@12"
+        _, idx = t.optimum(ds, sig)
+        print(f"{ds:<16}test_acc@200 of best {sig}: {t.value(ds, 'test_acc@200', idx[0]):.2f}")
+    tb = t101.load()
+    best, hs = tb.optimum("val_acc@108")
+    print(f"\nNAS-Bench-101 sample: {len(tb)} cells (validation only; no test accuracy shipped)")
+    print(f"best val_acc@108 {best:.2f} at {', '.join(hs)}")
+    mean_t = float(sum(tb.column("train_time_s@108"))) / len(tb)
+    if math.isfinite(mean_t):
+        print(f"mean recorded 108-epoch training time {mean_t:.0f} s")
+    return 0
+
+
+def _cmd_summary(args: argparse.Namespace) -> int:
+    return _summary()
+
+
+def build_parser() -> argparse.ArgumentParser:
+    p = _Parser(
+        prog="nash",
+        description="nasbench-harness: reproducible NAS experiments on tabular benchmarks.",
+    )
+    sub = p.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    q = sub.add_parser("query", help="print every metric of one cell")
+    q.add_argument("benchmark", help="nb201 or nb101-30k")
+    q.add_argument(
+        "arch",
+        help="NB201: official arch string or index 0..15624; NB101: hash or spec string",
+    )
+    q.add_argument("--json", action="store_true", help="machine-readable output")
+    q.set_defaults(func=_cmd_query)
+
+    d = sub.add_parser("data", help="find, verify and convert benchmark data")
+    dsub = d.add_subparsers(dest="action", required=True, metavar="ACTION")
+    dsub.add_parser("status", help="where each data file was found")
+    dsub.add_parser("verify", help="check every file's sha256 (exit 2 on a mismatch)")
+    dsub.add_parser("summary", help="best cells per dataset from the shipped tables")
+    c = dsub.add_parser("convert", help="convert an official download into the harness cache")
+    c.add_argument("kind", help="nats-tss | nb201-pth | nb101-tfrecord")
+    c.add_argument("source", help="path to the official file or directory")
+    d.set_defaults(func=_cmd_data)
+
+    s = sub.add_parser("summary", help="verify the shipped data and print the best cells")
+    s.set_defaults(func=_cmd_summary)
+    return p
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    try:
+        code: int = args.func(args)
+    except NashError as e:
+        print(f"nash: error: {e}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print("nash: interrupted", file=sys.stderr)
+        return 130
+    return code
+
+
+if __name__ == "__main__":
+    sys.exit(main())
