@@ -165,6 +165,66 @@ def _cmd_summary(args: argparse.Namespace) -> int:
     return _summary()
 
 
+def _cmd_run(args: argparse.Namespace) -> int:
+    from harness.runner.experiment import load_experiment, run_experiment
+
+    exp = load_experiment(args.experiment)
+    if args.seeds is not None:
+        if args.seeds < 1:
+            raise NashError(f"--seeds must be >= 1, got {args.seeds}")
+        from dataclasses import replace
+
+        exp = replace(exp, seeds=tuple(range(args.seeds)))
+    n = len(exp.runs())
+    print(
+        f"experiment {exp.name}: {len(exp.benchmarks)} benchmark(s) x {len(exp.strategies)} "
+        f"strategies x {len(exp.seeds)} seeds = {n} runs -> {args.out}/{exp.name}",
+        file=sys.stderr,
+    )
+    root = run_experiment(exp, args.out, workers=args.workers, progress=not args.no_progress)
+    from analysis.summary import summarize_experiment
+
+    print(summarize_experiment(root))
+    return 0
+
+
+def _cmd_list(args: argparse.Namespace) -> int:
+    from harness.evaluators.tabular import BENCHMARKS
+    from harness.strategies import STRATEGIES
+
+    what = args.what
+    if what in ("all", "benchmarks"):
+        print("benchmarks:")
+        from harness.benchmarks import nb201 as t201
+
+        print(
+            "  nb201      NAS-Bench-201 / NATS-Bench tss, 15,625 cells; datasets: "
+            + ", ".join(t201.DATASETS)
+        )
+        print(
+            "  nb101-30k  NAS-Bench-101 sample of 30,001 real cells (validation only); "
+            "dataset: cifar10"
+        )
+        assert set(BENCHMARKS) == {"nb201", "nb101-30k"}
+    if what in ("all", "datasets"):
+        from harness.benchmarks import nb201 as t201
+
+        print("datasets and search signals (nb201):")
+        t = t201.load()
+        for ds in t201.DATASETS:
+            print(
+                f"  {ds:<16} signals: {', '.join(t.metrics(ds, 'signal'))}; "
+                f"{len(t.metrics(ds, 'proxy'))} zero-cost proxies"
+            )
+    if what in ("all", "strategies"):
+        print("strategies:")
+        for e in STRATEGIES:
+            print(f"  {e.name:<24} {e.description}")
+    if what in ("all", "spaces"):
+        print("search spaces: nb201, nb201-study-genome, nb101, nb101-30k-pool")
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     p = _Parser(
         prog="nash",
@@ -193,6 +253,23 @@ def build_parser() -> argparse.ArgumentParser:
 
     s = sub.add_parser("summary", help="verify the shipped data and print the best cells")
     s.set_defaults(func=_cmd_summary)
+
+    r = sub.add_parser("run", help="run an experiment TOML (resumable; parallel over runs)")
+    r.add_argument("experiment", help="path to an experiment TOML, e.g. experiments/X.toml")
+    r.add_argument("--out", default="reports/runs", help="results root (default reports/runs)")
+    r.add_argument("--workers", type=int, default=None, help="processes (default: all cores)")
+    r.add_argument("--seeds", type=int, default=None, help="override: run seeds 0..N-1")
+    r.add_argument("--no-progress", action="store_true", help="no progress bar")
+    r.set_defaults(func=_cmd_run)
+
+    ls = sub.add_parser("list", help="list benchmarks, datasets, strategies, spaces")
+    ls.add_argument(
+        "what",
+        nargs="?",
+        default="all",
+        choices=["all", "benchmarks", "datasets", "strategies", "spaces"],
+    )
+    ls.set_defaults(func=_cmd_list)
     return p
 
 

@@ -80,6 +80,10 @@ class SearchSpace(ABC, Generic[A]):
     def to_cell(self, arch: A) -> Hashable:
         return arch
 
+    def cell_str(self, arch: A) -> str:
+        """The benchmark cell's own string (differs from ``to_str`` for genome encodings)."""
+        return self.to_str(arch)
+
     def size(self) -> int | None:
         """Number of representable architectures, when known (None when not)."""
         return None

@@ -276,17 +276,46 @@ def edge_node_adjacency(arch: Sequence[int]) -> np.ndarray:
     return adj
 
 
+MUTATIONS = ("one_edge", "per_edge")
+
+
 class NB201Space(SearchSpace[NB201Arch]):
-    """The native NB201 genome: 6 edges x 5 ops, every tuple a member of the benchmark."""
+    """The native NB201 genome: 6 edges x 5 ops, every tuple a member of the benchmark.
+
+    Args:
+        mutation: ``"one_edge"`` (default; the NB201 paper's REA: one uniformly chosen edge gets a
+            different op, so the child always differs) or ``"per_edge"`` (the bitwise mutation of
+            GA studies: each edge independently, with probability ``rate``, gets a different op;
+            the child may equal its parent, as in the reference study).
+        rate: per-edge mutation probability for ``"per_edge"`` (default 1/6).
+    """
 
     name = "nb201"
     encodings = ("onehot", "adjacency", "path", "graph")
+
+    def __init__(self, mutation: str = "one_edge", rate: float = 1 / N_EDGES) -> None:
+        if mutation not in MUTATIONS:
+            from harness.errors import unknown
+
+            raise unknown("NB201 mutation", mutation, MUTATIONS)
+        if not 0 < rate <= 1:
+            from harness.errors import ConfigError
+
+            raise ConfigError(f"NB201 mutation rate must be in (0, 1], got {rate}")
+        self.mutation, self.rate = mutation, float(rate)
 
     def sample(self, rng: np.random.Generator) -> NB201Arch:
         return tuple(int(x) for x in rng.integers(0, N_OPS, size=N_EDGES))  # type: ignore[return-value]
 
     def mutate(self, arch: NB201Arch, rng: np.random.Generator) -> NB201Arch:
-        """Change one uniformly chosen edge to a different op (NB201 paper's REA mutation)."""
+        """One edge to a different op, or per-edge bitwise mutation (see the class)."""
+        if self.mutation == "per_edge":
+            flips = rng.random(N_EDGES) < self.rate
+            shifts = rng.integers(1, N_OPS, size=N_EDGES)  # a different op, uniformly
+            return tuple(  # type: ignore[return-value]
+                (op + int(s)) % N_OPS if f else op
+                for op, f, s in zip(arch, flips, shifts, strict=True)
+            )
         edge = int(rng.integers(N_EDGES))
         new = int(rng.integers(N_OPS - 1))
         if new >= arch[edge]:

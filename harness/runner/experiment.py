@@ -1,0 +1,556 @@
+"""Experiments: a TOML grid of benchmarks x strategies x seeds, run in parallel and resumable.
+
+Layout of results (one directory per run, written atomically: a run is complete iff its
+``run.json`` exists, and it appears at its final path in one rename)::
+
+    <out>/<experiment>/experiment.json
+    <out>/<experiment>/<benchmark label>/<strategy label>/seed=<n>/trials.parquet
+    <out>/<experiment>/<benchmark label>/<strategy label>/seed=<n>/run.json
+
+Re-running the same command skips finished runs, redoes killed ones (their temporary
+directories are removed) and refuses to mix results of a changed configuration.
+A run's random streams depend only on (root_seed, seed), never on the worker that runs it or on
+the order of runs, so results are identical for any number of workers. Strategies compared in one
+experiment share their seeds' initial random streams (common random numbers, for paired tests).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import math
+import os
+import platform
+import shutil
+import subprocess
+import tempfile
+import time
+import tomllib
+from collections.abc import Callable, Iterable, Mapping
+from concurrent.futures import ProcessPoolExecutor, as_completed
+from dataclasses import asdict, dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from harness.errors import ConfigError, NashError
+from harness.runner.loop import Budget, run_search
+
+FORMAT_VERSION = 1
+_BENCH_KEYS = {
+    "name",
+    "label",
+    "dataset",
+    "signal",
+    "fidelity",
+    "space",
+    "space_params",
+    "noise_sigma",
+    "noise_seed",
+}
+_STRAT_KEYS = {
+    "name",
+    "label",
+    "params",
+    "budget",
+    "count_repeats",
+    "space",
+    "space_params",
+    "query_seeds",
+}
+_TOP_KEYS = {
+    "name",
+    "description",
+    "seeds",
+    "root_seed",
+    "count_repeats",
+    "query_seeds",
+    "budget",
+    "benchmark",
+    "strategy",
+}
+_BUDGET_KEYS = {"evaluations", "distinct", "train_s", "wall_s", "queries"}
+
+
+def _check_keys(where: str, table: Mapping[str, Any], valid: set[str]) -> None:
+    import difflib
+
+    for k in table:
+        if k not in valid:
+            close = difflib.get_close_matches(k, sorted(valid), n=1)
+            hint = f" (did you mean {close[0]!r}?)" if close else ""
+            raise ConfigError(
+                f"unknown key {k!r} in {where}{hint}; valid keys: {', '.join(sorted(valid))}"
+            )
+
+
+def _budget(where: str, raw: Any) -> Budget:
+    if not isinstance(raw, dict):
+        raise ConfigError(f"{where} must be a table, e.g. budget = {{ evaluations = 150 }}")
+    _check_keys(where, raw, _BUDGET_KEYS)
+    return Budget(**raw)
+
+
+@dataclass(frozen=True)
+class BenchmarkSpec:
+    name: str
+    label: str
+    dataset: str
+    signal: str = "val_acc"
+    fidelity: int | None = None
+    space: str | None = None
+    space_params: dict[str, Any] = field(default_factory=dict)
+    noise_sigma: float = 0.0
+    noise_seed: int = 0
+
+
+@dataclass(frozen=True)
+class StrategySpec:
+    name: str
+    label: str
+    params: dict[str, Any]
+    budget: Budget
+    count_repeats: bool
+    query_seeds: int
+    space: str | None = None
+    space_params: dict[str, Any] | None = None
+
+
+@dataclass(frozen=True)
+class RunSpec:
+    experiment: str
+    benchmark: BenchmarkSpec
+    strategy: StrategySpec
+    seed: int
+    root_seed: int
+
+    @property
+    def rel_dir(self) -> str:
+        return f"{self.benchmark.label}/{self.strategy.label}/seed={self.seed}"
+
+    def resolved(self) -> dict[str, Any]:
+        d = asdict(self)
+        d["format_version"] = FORMAT_VERSION
+        return d
+
+    def config_hash(self) -> str:
+        blob = json.dumps(self.resolved(), sort_keys=True, default=str)
+        return hashlib.sha256(blob.encode()).hexdigest()[:16]
+
+
+@dataclass(frozen=True)
+class Experiment:
+    name: str
+    description: str
+    seeds: tuple[int, ...]
+    root_seed: int
+    benchmarks: tuple[BenchmarkSpec, ...]
+    strategies: tuple[StrategySpec, ...]
+    source: str = ""
+
+    def runs(self) -> list[RunSpec]:
+        return [
+            RunSpec(self.name, b, s, seed, self.root_seed)
+            for b in self.benchmarks
+            for s in self.strategies
+            for seed in self.seeds
+        ]
+
+
+def _seeds(raw: Any) -> tuple[int, ...]:
+    if isinstance(raw, int) and not isinstance(raw, bool):
+        if raw < 1:
+            raise ConfigError(f"seeds must be >= 1, got {raw}")
+        return tuple(range(raw))
+    if isinstance(raw, list) and raw and all(isinstance(s, int) and s >= 0 for s in raw):
+        if len(set(raw)) != len(raw):
+            raise ConfigError("seeds must not repeat")
+        return tuple(raw)
+    raise ConfigError(
+        f"seeds must be a count (e.g. 30) or a list of non-negative ints, got {raw!r}"
+    )
+
+
+def parse_experiment(raw: Mapping[str, Any], *, source: str = "") -> Experiment:
+    """Validate an experiment table; every mistake is a ConfigError naming the key."""
+    _check_keys("the experiment", raw, _TOP_KEYS)
+    if "name" not in raw or not isinstance(raw["name"], str) or not raw["name"].strip():
+        raise ConfigError('the experiment needs a name = "..."')
+    name = raw["name"]
+    if any(c in name for c in "/\\") or name.startswith("."):
+        raise ConfigError(f"experiment name {name!r} must be a plain directory name")
+    seeds = _seeds(raw.get("seeds", 10))
+    default_budget = _budget("[budget]", raw["budget"]) if "budget" in raw else None
+    count_repeats = bool(raw.get("count_repeats", False))
+    query_seeds = int(raw.get("query_seeds", 1))
+    benches = raw.get("benchmark")
+    strats = raw.get("strategy")
+    if not isinstance(benches, list) or not benches:
+        raise ConfigError("the experiment needs at least one [[benchmark]] table")
+    if not isinstance(strats, list) or not strats:
+        raise ConfigError("the experiment needs at least one [[strategy]] table")
+    bspecs = []
+    for i, b in enumerate(benches):
+        where = f"[[benchmark]] #{i + 1}"
+        _check_keys(where, b, _BENCH_KEYS)
+        if "name" not in b:
+            raise ConfigError(f'{where} needs name = "nb201" or "nb101-30k"')
+        dataset = b.get("dataset", "cifar10")
+        label = b.get("label", f"{b['name']}-{dataset}")
+        bspecs.append(
+            BenchmarkSpec(
+                name=b["name"],
+                label=label,
+                dataset=dataset,
+                signal=b.get("signal", "val_acc"),
+                fidelity=b.get("fidelity"),
+                space=b.get("space"),
+                space_params=dict(b.get("space_params", {})),
+                noise_sigma=float(b.get("noise_sigma", 0.0)),
+                noise_seed=int(b.get("noise_seed", 0)),
+            )
+        )
+    sspecs = []
+    for i, s in enumerate(strats):
+        where = f"[[strategy]] #{i + 1}"
+        _check_keys(where, s, _STRAT_KEYS)
+        if "name" not in s:
+            raise ConfigError(f'{where} needs name = "<registered strategy>"')
+        budget = _budget(f"{where} budget", s["budget"]) if "budget" in s else default_budget
+        if budget is None:
+            raise ConfigError(f"{where} has no budget and the experiment sets no [budget]")
+        sspecs.append(
+            StrategySpec(
+                name=s["name"],
+                label=s.get("label", s["name"]),
+                params=dict(s.get("params", {})),
+                budget=budget,
+                count_repeats=bool(s.get("count_repeats", count_repeats)),
+                query_seeds=int(s.get("query_seeds", query_seeds)),
+                space=s.get("space"),
+                space_params=s.get("space_params"),
+            )
+        )
+    for kind, labels in (
+        ("benchmark", [b.label for b in bspecs]),
+        ("strategy", [s.label for s in sspecs]),
+    ):
+        if len(set(labels)) != len(labels):
+            raise ConfigError(f"{kind} labels must be unique, got {labels}")
+    exp = Experiment(
+        name=name,
+        description=str(raw.get("description", "")),
+        seeds=seeds,
+        root_seed=int(raw.get("root_seed", 0)),
+        benchmarks=tuple(bspecs),
+        strategies=tuple(sspecs),
+        source=source,
+    )
+    # build every component once now: a typo fails before any run starts
+    for b in exp.benchmarks:
+        for s in exp.strategies:
+            build_run(RunSpec(exp.name, b, s, exp.seeds[0], exp.root_seed))
+    return exp
+
+
+def load_experiment(path: str | Path) -> Experiment:
+    p = Path(path)
+    if not p.is_file():
+        raise ConfigError(f"experiment file {p} not found")
+    try:
+        raw = tomllib.loads(p.read_text())
+    except tomllib.TOMLDecodeError as e:
+        raise ConfigError(f"{p} is not valid TOML: {e}") from None
+    try:
+        return parse_experiment(raw, source=str(p))
+    except ConfigError as e:
+        raise ConfigError(f"{p}: {e}") from None
+
+
+# -- building components ---------------------------------------------------------------------
+SPACES: dict[str, Callable[..., Any]] = {}
+
+
+def make_space(name: str, params: Mapping[str, Any]) -> Any:
+    from harness.errors import unknown
+
+    def nb201(**kw: Any) -> Any:
+        from harness.spaces.nb201 import NB201Space
+
+        return NB201Space(**kw)
+
+    def nb201_study(**kw: Any) -> Any:
+        from harness.spaces.nb201_genome import NB201StudyGenomeSpace
+
+        return NB201StudyGenomeSpace(**kw)
+
+    def nb101(**kw: Any) -> Any:
+        from harness.spaces.nb101 import NB101Space
+
+        return NB101Space(**kw)
+
+    def nb101_pool(**kw: Any) -> Any:
+        from harness.spaces.nb101_pool import NB101PoolSpace
+
+        return NB101PoolSpace(**kw)
+
+    table = {
+        "nb201": nb201,
+        "nb201-study-genome": nb201_study,
+        "nb101": nb101,
+        "nb101-30k-pool": nb101_pool,
+    }
+    if name not in table:
+        raise unknown("search space", name, table)
+    try:
+        return table[name](**params)
+    except TypeError as e:
+        raise ConfigError(f"search space {name!r}: {e}") from None
+
+
+_DEFAULT_SPACE = {"nb201": "nb201", "nb101-30k": "nb101-30k-pool"}
+
+
+def build_run(spec: RunSpec) -> tuple[Any, Any, Budget]:
+    """Instantiate (strategy, evaluator, budget) for one run; seeds from (root_seed, seed)."""
+    from harness import strategies
+    from harness.errors import unknown
+    from harness.evaluators.tabular import BENCHMARKS, TabularEvaluator
+
+    b, s = spec.benchmark, spec.strategy
+    if b.name not in BENCHMARKS:
+        raise unknown("benchmark", b.name, BENCHMARKS)
+    space_name = s.space or b.space or _DEFAULT_SPACE[b.name]
+    space_params = s.space_params if s.space_params is not None else b.space_params
+    space = make_space(space_name, space_params)
+    evaluator = TabularEvaluator(
+        b.name,
+        b.dataset,
+        signal=b.signal,
+        fidelity=b.fidelity,
+        space=space,
+        noise_sigma=b.noise_sigma,
+        noise_seed=b.noise_seed,
+    )
+    ss = np.random.SeedSequence([spec.root_seed, spec.seed])
+    strategy = strategies.create(s.name, space, seed=ss, **s.params)
+    if s.budget.train_s is not None and not evaluator.records_train_time:
+        raise ConfigError(
+            f"strategy {s.label!r} on {b.label}: a budget in training seconds needs recorded "
+            f"training times, which {b.name} does not have; use evaluations"
+        )
+    return strategy, evaluator, s.budget
+
+
+# -- running ---------------------------------------------------------------------------------
+def _versions() -> dict[str, str]:
+    from importlib.metadata import PackageNotFoundError, version
+
+    out = {"python": platform.python_version()}
+    for pkg in ("nasbench-harness", "numpy", "pandas", "pyarrow", "scipy", "torch", "xgboost"):
+        try:
+            out[pkg] = version(pkg)
+        except PackageNotFoundError:
+            pass
+    return out
+
+
+def _git_commit() -> str | None:
+    try:
+        r = subprocess.run(
+            ["git", "rev-parse", "HEAD"],
+            cwd=Path(__file__).resolve().parent,
+            capture_output=True,
+            text=True,
+            timeout=5,
+        )
+        return r.stdout.strip() or None
+    except (OSError, subprocess.SubprocessError):
+        return None
+
+
+def _machine() -> dict[str, Any]:
+    return {
+        "platform": platform.platform(),
+        "processor": platform.processor() or platform.machine(),
+        "cpu_count": os.cpu_count(),
+    }
+
+
+def execute_run(spec: RunSpec, out_dir: str) -> dict[str, Any]:
+    """Run one search and write it atomically under ``out_dir``; returns its manifest."""
+    import pandas as pd
+
+    final = Path(out_dir) / spec.rel_dir
+    start = datetime.now(UTC).isoformat()
+    strategy, evaluator, budget = build_run(spec)
+    t0 = time.perf_counter()
+    result = run_search(
+        strategy,
+        evaluator,
+        budget,
+        seed=spec.seed,
+        count_repeats=spec.strategy.count_repeats,
+        query_seeds=spec.strategy.query_seeds,
+    )
+    elapsed = time.perf_counter() - t0
+    df = pd.DataFrame([t.to_row() for t in result.trials])
+    ident: dict[str, Any] = {
+        "experiment": spec.experiment,
+        "benchmark": spec.benchmark.name,
+        "bench_label": spec.benchmark.label,
+        "dataset": spec.benchmark.dataset,
+        "strategy": spec.strategy.name,
+        "strategy_label": spec.strategy.label,
+        "config_hash": spec.config_hash(),
+        "seed": spec.seed,
+    }
+    for i, (k, v) in enumerate(ident.items()):
+        df.insert(i, k, v)
+    last = result.trials[-1] if result.trials else None
+    space = evaluator.space
+    rec = result.recommendation
+    manifest = {
+        "config_hash": spec.config_hash(),
+        "config": spec.resolved(),
+        "evaluator": evaluator.describe(),
+        "stopped_by": result.stopped_by,
+        "n_queries": len(result.trials),
+        "n_evaluations_charged": last.cum_evals if last else 0,
+        "n_distinct": last.cum_distinct if last else 0,
+        "final_incumbent_signal": last.incumbent_signal if last else math.nan,
+        "final_incumbent_test": last.incumbent_test if last else math.nan,
+        "best_test_seen": float(np.nanmax(df["test"]))
+        if len(df) and df["test"].notna().any()
+        else math.nan,
+        "recommendation": space.to_str(rec) if rec is not None else None,
+        "elapsed_s": elapsed,
+        "start": start,
+        "end": datetime.now(UTC).isoformat(),
+        "versions": _versions(),
+        "git_commit": _git_commit(),
+        "machine": _machine(),
+    }
+    final.parent.mkdir(parents=True, exist_ok=True)
+    tmp = Path(tempfile.mkdtemp(prefix=f".{final.name}.tmp-", dir=final.parent))
+    try:
+        df.to_parquet(tmp / "trials.parquet", index=False)
+        (tmp / "run.json").write_text(json.dumps(manifest, indent=1, default=str))
+        if final.exists():  # an incomplete leftover (no run.json): replace it
+            shutil.rmtree(final)
+        os.replace(tmp, final)
+    finally:
+        if tmp.exists():
+            shutil.rmtree(tmp, ignore_errors=True)
+    return manifest
+
+
+def _run_state(spec: RunSpec, out_dir: Path) -> str:
+    d = out_dir / spec.rel_dir
+    mf = d / "run.json"
+    if not mf.exists():
+        return "todo"
+    try:
+        got = json.loads(mf.read_text()).get("config_hash")
+    except (OSError, ValueError):
+        return "todo"
+    if got != spec.config_hash():
+        raise ConfigError(
+            f"{d} holds a run of a different configuration (config hash {got}, now "
+            f"{spec.config_hash()}); use another experiment name or --out, or remove it"
+        )
+    return "done"
+
+
+def _clean_leftovers(root: Path) -> int:
+    n = 0
+    if root.exists():
+        for p in root.rglob(".seed=*.tmp-*"):
+            shutil.rmtree(p, ignore_errors=True)
+            n += 1
+    return n
+
+
+def check_writable(path: Path) -> None:
+    try:
+        path.mkdir(parents=True, exist_ok=True)
+        probe = tempfile.NamedTemporaryFile(dir=path, prefix=".probe", delete=True)
+        probe.close()
+    except OSError as e:
+        raise NashError(f"output directory {path} is not writable: {e.strerror or e}") from None
+
+
+def run_experiment(
+    exp: Experiment,
+    out_dir: str | Path = "reports/runs",
+    *,
+    workers: int | None = None,
+    progress: bool = True,
+    on_done: Callable[[RunSpec, dict[str, Any]], None] | None = None,
+) -> Path:
+    """Run every (benchmark, strategy, seed) of ``exp`` not already finished; return its dir."""
+    root = Path(out_dir) / exp.name
+    check_writable(root)
+    _clean_leftovers(root)
+    runs = exp.runs()
+    todo = [r for r in runs if _run_state(r, root) == "todo"]
+    (root / "experiment.json").write_text(
+        json.dumps(
+            {
+                "name": exp.name,
+                "description": exp.description,
+                "source": exp.source,
+                "seeds": list(exp.seeds),
+                "root_seed": exp.root_seed,
+                "benchmarks": [asdict(b) for b in exp.benchmarks],
+                "strategies": [asdict(s) for s in exp.strategies],
+                "n_runs": len(runs),
+                "versions": _versions(),
+                "git_commit": _git_commit(),
+            },
+            indent=1,
+            default=str,
+        )
+    )
+    workers = workers or os.cpu_count() or 1
+    bar = _progress(len(runs), len(runs) - len(todo), progress)
+    try:
+        if workers == 1 or len(todo) <= 1:
+            for spec in todo:
+                m = execute_run(spec, str(root))
+                bar.update(1)
+                if on_done:
+                    on_done(spec, m)
+        else:
+            with ProcessPoolExecutor(max_workers=workers) as pool:
+                futs = {pool.submit(execute_run, spec, str(root)): spec for spec in todo}
+                for fut in as_completed(futs):
+                    m = fut.result()
+                    bar.update(1)
+                    if on_done:
+                        on_done(futs[fut], m)
+    finally:
+        bar.close()
+    return root
+
+
+class _NoBar:
+    def update(self, n: int) -> None:
+        pass
+
+    def close(self) -> None:
+        pass
+
+
+def _progress(total: int, done: int, enabled: bool) -> Any:
+    if not enabled:
+        return _NoBar()
+    from tqdm import tqdm
+
+    return tqdm(total=total, initial=done, unit="run", desc="runs", smoothing=0.1)
+
+
+def iter_run_dirs(root: Path) -> Iterable[Path]:
+    return sorted(p.parent for p in root.rglob("run.json"))

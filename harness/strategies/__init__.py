@@ -1,0 +1,79 @@
+"""Search strategies and their registry (entry point group ``nash.strategies``).
+
+Presets are registry entries with defaults: ``aging_evolution`` is the NB201 paper's setting
+(P=10, S=3), ``aging_evolution_nb101`` the NB101 one (P=100, S=10), ``genetic_study`` the
+reference study's GA (P=100, tournament 20 % with replacement, 100 generations, no crossover,
+no elitism).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from harness.registry import Registry
+from harness.strategies._base import Strategy
+from harness.strategies.aging_evolution import AgingEvolution
+from harness.strategies.genetic import GeneticAlgorithm
+from harness.strategies.local_search import LocalSearch
+from harness.strategies.random_search import RandomSearch
+
+STRATEGIES: Registry[Strategy] = Registry("strategy", "nash.strategies")
+
+STRATEGIES.add("random_search", RandomSearch, "uniform random sampling (optional dedup)")
+STRATEGIES.add(
+    "genetic",
+    GeneticAlgorithm,
+    "generational GA: tournament selection, mutation, optional crossover and elitism",
+)
+STRATEGIES.add(
+    "genetic_study",
+    GeneticAlgorithm,
+    "the reference study's GA: P=100, tournament 20% with replacement, 100 generations",
+    {"population_size": 100, "tournament_frac": 0.2, "n_generations": 100},
+)
+STRATEGIES.add(
+    "aging_evolution",
+    AgingEvolution,
+    "regularized evolution, NB201 paper setting (P=10, S=3)",
+    {"population_size": 10, "sample_size": 3, "sample_replace": True},
+)
+STRATEGIES.add(
+    "aging_evolution_nb101",
+    AgingEvolution,
+    "regularized evolution, NB101 setting (P=100, S=10, sample without replacement)",
+    {"population_size": 100, "sample_size": 10, "sample_replace": False},
+)
+STRATEGIES.add("local_search", LocalSearch, "best-improvement local search with restarts")
+
+
+def create(name: str, space: Any, *, seed: Any = None, **params: Any) -> Strategy:
+    """Instantiate a registered strategy; unknown parameters are configuration errors."""
+    import inspect
+
+    from harness.errors import ConfigError
+
+    entry = STRATEGIES.get(name)
+    sig = inspect.signature(entry.factory)
+    accepts_any = any(p.kind is p.VAR_KEYWORD for p in sig.parameters.values())
+    if not accepts_any:
+        valid = [p for p in sig.parameters if p not in ("self", "space", "seed")]
+        for key in params:
+            if key not in sig.parameters or key in ("space", "seed"):
+                raise ConfigError(
+                    f"strategy {name!r} has no parameter {key!r} (valid: {', '.join(valid)})"
+                )
+    try:
+        return entry.create(space, seed=seed, **params)
+    except TypeError as e:
+        raise ConfigError(f"strategy {name!r}: {e}") from None
+
+
+__all__ = [
+    "STRATEGIES",
+    "AgingEvolution",
+    "GeneticAlgorithm",
+    "LocalSearch",
+    "RandomSearch",
+    "Strategy",
+    "create",
+]

@@ -1,0 +1,92 @@
+"""The strategy interface: ask/tell, an own random generator, no evaluator, no test metric.
+
+A strategy proposes architectures (``ask``) and learns their search signal (``tell``). It never
+calls an evaluator and never sees test accuracy: the run loop gives it
+:class:`~harness.records.Observation` objects, which carry no test field. All randomness comes
+from ``self.rng``, seeded by the run, so the same seed gives the same trajectory anywhere.
+"""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from collections.abc import Hashable, Sequence
+from typing import Any
+
+import numpy as np
+
+from harness.errors import ConfigError
+from harness.records import Observation
+from harness.spaces._base import SearchSpace
+
+SeedLike = int | np.random.SeedSequence | None
+
+
+def fitness(obs: Observation) -> float:
+    """The signal as a fitness: failed evaluations rank below everything."""
+    return obs.signal if obs.ok else -np.inf
+
+
+class Strategy(ABC):
+    """Base class of search strategies."""
+
+    name: str = "strategy"
+
+    def __init__(self, space: SearchSpace[Any], *, seed: SeedLike = None) -> None:
+        self.space = space
+        self.rng = np.random.default_rng(seed)
+        self.history: list[Observation] = []
+
+    @abstractmethod
+    def ask(self) -> Hashable:
+        """The next architecture to evaluate."""
+
+    def tell(self, obs: Observation) -> None:
+        """Learn the result of an architecture this strategy asked for."""
+        self.history.append(obs)
+        self._tell(obs)
+
+    def _tell(self, obs: Observation) -> None:  # noqa: B027 - optional hook
+        """Strategy-specific bookkeeping (default: none)."""
+
+    @property
+    def finished(self) -> bool:
+        """True when the strategy has nothing more to propose (e.g. its generations are done)."""
+        return False
+
+    def recommend(self) -> Hashable | None:
+        """The run's answer: the architecture with the best signal told so far."""
+        ok = [o for o in self.history if o.ok]
+        return max(ok, key=fitness).arch if ok else None
+
+
+def check_positive_int(name: str, value: object, *, minimum: int = 1) -> int:
+    if isinstance(value, bool) or not isinstance(value, int | np.integer) or value < minimum:
+        raise ConfigError(f"{name} must be an integer >= {minimum}, got {value!r}")
+    return int(value)
+
+
+def check_fraction(name: str, value: object) -> float:
+    if isinstance(value, bool) or not isinstance(value, int | float) or not 0 < value <= 1:
+        raise ConfigError(f"{name} must be a number in (0, 1], got {value!r}")
+    return float(value)
+
+
+def check_population_fits(space: SearchSpace[Any], population_size: int) -> None:
+    n = space.size()
+    if n is not None and population_size > n:
+        raise ConfigError(
+            f"population_size {population_size} is larger than the search space ({n} cells)"
+        )
+
+
+def tournament(
+    population: Sequence[Observation], k: int, rng: np.random.Generator, *, replace: bool
+) -> Observation:
+    """Best of ``k`` members drawn from ``population``; the first drawn wins ties."""
+    idx = rng.choice(len(population), size=k, replace=replace)
+    best = population[int(idx[0])]
+    for i in idx[1:]:
+        cand = population[int(i)]
+        if fitness(cand) > fitness(best):
+            best = cand
+    return best

@@ -1,0 +1,66 @@
+"""Aging (regularized) evolution, Real et al. 2019.
+
+A queue of the P most recent cells; each step samples S of them, mutates the best, appends the
+child and removes the oldest. Presets: the NB201 paper (P=10, S=3, sample with replacement, as
+in AutoDL-Projects' R_EA.py) and NB101 (P=100, S=10, as in the NB101 / Real et al. setting;
+google-research/nasbench's example samples without replacement).
+"""
+
+from __future__ import annotations
+
+from collections import deque
+from collections.abc import Hashable
+from typing import Any
+
+from harness.errors import ConfigError
+from harness.records import Observation
+from harness.spaces._base import SearchSpace
+from harness.strategies._base import (
+    SeedLike,
+    Strategy,
+    check_population_fits,
+    check_positive_int,
+    tournament,
+)
+
+
+class AgingEvolution(Strategy):
+    name = "aging_evolution"
+
+    def __init__(
+        self,
+        space: SearchSpace[Any],
+        *,
+        seed: SeedLike = None,
+        population_size: int = 10,
+        sample_size: int = 3,
+        sample_replace: bool = True,
+    ) -> None:
+        super().__init__(space, seed=seed)
+        self.population_size = check_positive_int("population_size", population_size)
+        self.sample_size = check_positive_int("sample_size", sample_size)
+        check_population_fits(space, self.population_size)
+        if not sample_replace and self.sample_size > self.population_size:
+            raise ConfigError(
+                f"sample_size {sample_size} is larger than population_size {population_size} "
+                "(sampling without replacement)"
+            )
+        self.sample_replace = bool(sample_replace)
+        self._population: deque[Observation] = deque()
+        self._n_initial_asked = 0
+
+    def ask(self) -> Hashable:
+        if self._n_initial_asked < self.population_size:
+            self._n_initial_asked += 1
+            return self.space.sample(self.rng)
+        if not self._population:
+            raise RuntimeError("AgingEvolution: ask() before the initial population was told")
+        parent = tournament(
+            list(self._population), self.sample_size, self.rng, replace=self.sample_replace
+        )
+        return self.space.mutate(parent.arch, self.rng)
+
+    def _tell(self, obs: Observation) -> None:
+        self._population.append(obs)
+        if len(self._population) > self.population_size:
+            self._population.popleft()

@@ -1,0 +1,1 @@
+"""Contract test kits that plug-in authors reuse (like ``optuna.testing``)."""

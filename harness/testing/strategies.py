@@ -1,0 +1,79 @@
+"""Contract tests every search strategy must pass; subclass and provide ``make_strategy``.
+
+Example (in a plug-in's test suite)::
+
+    from harness.testing.strategies import StrategyContract
+
+    class TestMyStrategy(StrategyContract):
+        def make_strategy(self, space, seed):
+            return MyStrategy(space, seed=seed)
+
+The checks run real searches on the shipped NB201 cifar10 table.
+"""
+
+from __future__ import annotations
+
+import math
+import random
+from typing import Any
+
+import numpy as np
+
+from harness.evaluators.tabular import TabularEvaluator
+from harness.records import Observation
+from harness.runner.loop import Budget, run_search
+from harness.spaces.nb201 import NB201Space
+from harness.strategies._base import Strategy
+
+
+class StrategyContract:
+    """Behaviour every strategy must have; pytest collects the ``test_*`` methods."""
+
+    budget = 60
+
+    def make_strategy(self, space: Any, seed: Any) -> Strategy:
+        raise NotImplementedError
+
+    def _run(self, seed: int, count_repeats: bool = False) -> list[Any]:
+        space = NB201Space()
+        ev = TabularEvaluator("nb201", "cifar10", space=space)
+        s = self.make_strategy(space, np.random.SeedSequence([seed]))
+        res = run_search(s, ev, Budget(evaluations=self.budget), count_repeats=count_repeats)
+        return res.trials
+
+    def test_proposals_are_valid(self) -> None:
+        space = NB201Space()
+        s = self.make_strategy(space, 0)
+        for _ in range(5):
+            a = s.ask()
+            assert space.is_valid(a)
+            s.tell(Observation(a, 50.0))
+
+    def test_same_seed_same_trajectory(self) -> None:
+        a = [(t.arch, t.signal) for t in self._run(3)]
+        b = [(t.arch, t.signal) for t in self._run(3)]
+        assert a == b
+        c = [(t.arch, t.signal) for t in self._run(4)]
+        assert a != c
+
+    def test_no_global_random_state(self) -> None:
+        np_state = np.random.get_state()[1].copy()  # type: ignore[index]  # noqa: NPY002
+        py_state = random.getstate()
+        self._run(1)
+        assert np.array_equal(np.random.get_state()[1], np_state)  # type: ignore[index]  # noqa: NPY002
+        assert random.getstate() == py_state
+
+    def test_spends_the_budget_and_finds_good_cells(self) -> None:
+        trials = self._run(5, count_repeats=True)
+        assert trials[-1].cum_evals == self.budget or trials[-1].cum_queries < self.budget
+        # 60 evaluations on NB201 cifar10: any sensible strategy beats the space median (~84%)
+        assert trials[-1].incumbent_signal > 85.0
+        assert not any(math.isnan(t.signal) for t in trials)
+
+    def test_survives_failed_evaluations(self) -> None:
+        space = NB201Space()
+        s = self.make_strategy(space, 0)
+        for i in range(40):
+            a = s.ask()
+            s.tell(Observation(a, math.nan if i % 3 == 0 else float(i), ok=i % 3 != 0))
+        assert space.is_valid(s.ask())
