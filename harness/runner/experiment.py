@@ -313,8 +313,13 @@ def make_space(name: str, params: Mapping[str, Any]) -> Any:
 _DEFAULT_SPACE = {"nb201": "nb201", "nb101-30k": "nb101-30k-pool"}
 
 
-def build_run(spec: RunSpec) -> tuple[Any, Any, Budget]:
-    """Instantiate (strategy, evaluator, budget) for one run; seeds from (root_seed, seed)."""
+def build_run(spec: RunSpec) -> tuple[Any, Any, Budget, Any]:
+    """Instantiate (strategy, evaluator, budget, final evaluator) for one run.
+
+    Seeds come from (root_seed, seed) only. When the search signal is a zero-cost proxy, the
+    final evaluator looks up the validation accuracy of the recommended cell once (one training,
+    charged), so proxy-driven searches pay for the cell they pick.
+    """
     from harness import strategies
     from harness.errors import unknown
     from harness.evaluators.tabular import BENCHMARKS, TabularEvaluator
@@ -341,7 +346,10 @@ def build_run(spec: RunSpec) -> tuple[Any, Any, Budget]:
             f"strategy {s.label!r} on {b.label}: a budget in training seconds needs recorded "
             f"training times, which {b.name} does not have; use evaluations"
         )
-    return strategy, evaluator, s.budget
+    final = None
+    if evaluator.is_proxy:
+        final = TabularEvaluator(b.name, b.dataset, signal="val_acc", space=space)
+    return strategy, evaluator, s.budget, final
 
 
 # -- running ---------------------------------------------------------------------------------
@@ -385,7 +393,7 @@ def execute_run(spec: RunSpec, out_dir: str) -> dict[str, Any]:
 
     final = Path(out_dir) / spec.rel_dir
     start = datetime.now(UTC).isoformat()
-    strategy, evaluator, budget = build_run(spec)
+    strategy, evaluator, budget, final_evaluator = build_run(spec)
     t0 = time.perf_counter()
     result = run_search(
         strategy,
@@ -394,6 +402,7 @@ def execute_run(spec: RunSpec, out_dir: str) -> dict[str, Any]:
         seed=spec.seed,
         count_repeats=spec.strategy.count_repeats,
         query_seeds=spec.strategy.query_seeds,
+        final_evaluator=final_evaluator,
     )
     elapsed = time.perf_counter() - t0
     df = pd.DataFrame([t.to_row() for t in result.trials])

@@ -86,6 +86,7 @@ class Trial:
     incumbent_signal: float
     incumbent_test: float
     incumbent_step: int
+    phase: str = "search"
     extras: dict[str, float] = field(default_factory=dict)
 
     def to_row(self) -> dict[str, Any]:
@@ -126,12 +127,16 @@ def run_search(
     query_seeds: int = 1,
     on_trial: Callable[[Trial], None] | None = None,
     clock: Callable[[], float] = time.perf_counter,
+    final_evaluator: Evaluator | None = None,
 ) -> RunResult:
     """Run one search until the budget is spent or the strategy is finished.
 
     Args:
         seed: seeds the loop's own generator (only used to draw training seeds when
             ``query_seeds > 1``); the strategy has its own generator.
+        final_evaluator: evaluates the strategy's recommendation once after the search (one
+            training, always charged), recorded as a trial with ``phase="final"``. This is how a
+            zero-cost search pays for the accuracy of the cell it picks.
         count_repeats: charge repeated queries (the reference study's accounting).
         query_seeds: each query trains with a seed drawn uniformly from ``range(query_seeds)``
             (NB201 has 3 training seeds; with the noise model this imitates "one random seed per
@@ -231,4 +236,42 @@ def run_search(
         if budget.wall_s is not None and trial.wall_s >= budget.wall_s:
             stopped_by = "wall_s"
             break
-    return RunResult(trials=trials, stopped_by=stopped_by, recommendation=strategy.recommend())
+    rec = strategy.recommend()
+    if final_evaluator is not None and rec is not None:
+        res = final_evaluator.evaluate(rec)
+        cum_evals += res.cost.n_full
+        if math.isfinite(res.cost.train_s):
+            cum_train_s += res.cost.train_s
+        cum_measured_s += res.cost.measured_s
+        trials.append(
+            Trial(
+                step=len(trials),
+                arch=space.to_str(rec),
+                cell=space.cell_str(rec),
+                arch_key=space.canonical(rec),
+                signal=res.signal,
+                val=res.val,
+                test=res.test,
+                fidelity=res.fidelity,
+                eval_seed=0,
+                repeat=False,
+                charged_full=res.cost.n_full,
+                charged_proxy=res.cost.n_proxy,
+                train_s=res.cost.train_s,
+                measured_s=res.cost.measured_s,
+                cum_evals=cum_evals,
+                cum_queries=len(trials) + 1,
+                cum_distinct=len(distinct),
+                cum_train_s=cum_train_s,
+                cum_measured_s=cum_measured_s,
+                wall_s=clock() - t0,
+                status=res.status,
+                reason=res.reason,
+                incumbent_signal=inc_signal,
+                incumbent_test=res.test,
+                incumbent_step=inc_step,
+                phase="final",
+                extras=dict(res.extras),
+            )
+        )
+    return RunResult(trials=trials, stopped_by=stopped_by, recommendation=rec)

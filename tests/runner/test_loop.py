@@ -135,3 +135,20 @@ def test_query_seeds_with_noise_model_make_repeats_differ():
     assert {t.eval_seed for t in res.trials} == {0, 1, 2}
     assert len({t.signal for t in res.trials}) == 3
     assert res.trials[-1].cum_evals == 3  # three trainings (one per seed), the rest cached
+
+
+def test_proxy_search_pays_one_training_for_its_answer(tables):
+    from harness.spaces import nb201
+
+    space = NB201Space()
+    proxy = TabularEvaluator("nb201", "cifar10", signal="zc_nwot")
+    full = TabularEvaluator("nb201", "cifar10")
+    res = run_search(RandomSearch(space, seed=0), proxy, Budget(queries=50), final_evaluator=full)
+    search, final = res.trials[:-1], res.trials[-1]
+    assert all(t.phase == "search" and t.charged_full == 0 for t in search)
+    assert final.phase == "final" and final.charged_full == 1 and final.cum_evals == 1
+    best = max((t for t in search if t.status == "ok"), key=lambda t: t.signal)
+    assert final.arch_key == best.arch_key
+    idx = nb201.index_of(nb201.str_to_arch(final.cell))
+    assert final.test == tables.value("cifar10", "test_acc@200", idx)
+    assert final.signal == tables.value("cifar10", "val_acc@200", idx)
