@@ -292,6 +292,8 @@ class NB201Space(SearchSpace[NB201Arch]):
 
     name = "nb201"
     encodings = ("onehot", "adjacency", "path", "graph")
+    #: a categorical genome: 6 genes with 5 choices each (used by REINFORCE)
+    gene_shape = (N_EDGES, N_OPS)
 
     def __init__(self, mutation: str = "one_edge", rate: float = 1 / N_EDGES) -> None:
         if mutation not in MUTATIONS:

@@ -16,6 +16,7 @@ from harness.strategies.aging_evolution import AgingEvolution
 from harness.strategies.genetic import GeneticAlgorithm
 from harness.strategies.local_search import LocalSearch
 from harness.strategies.random_search import RandomSearch
+from harness.strategies.reinforce import Reinforce
 
 STRATEGIES: Registry[Strategy] = Registry("strategy", "nash.strategies")
 
@@ -44,6 +45,12 @@ STRATEGIES.add(
     {"population_size": 100, "sample_size": 10, "sample_replace": False},
 )
 STRATEGIES.add("local_search", LocalSearch, "best-improvement local search with restarts")
+STRATEGIES.add(
+    "reinforce",
+    Reinforce,
+    "REINFORCE policy gradient, NB201 paper setting (lr 0.001, EMA baseline 0.9)",
+    {"learning_rate": 0.001, "ema_momentum": 0.9},
+)
 
 
 def create(name: str, space: Any, *, seed: Any = None, **params: Any) -> Strategy:
@@ -74,6 +81,7 @@ __all__ = [
     "GeneticAlgorithm",
     "LocalSearch",
     "RandomSearch",
+    "Reinforce",
     "Strategy",
     "create",
 ]

@@ -116,3 +116,28 @@ def test_unknown_strategy_suggests():
 def test_import_path_strategy():
     s = strategies.create("harness.strategies.random_search:RandomSearch", NB201Space(), seed=0)
     assert isinstance(s, RandomSearch)
+
+
+def test_reinforce_policy_moves_towards_better_cells(tables):
+    from harness.strategies import Reinforce
+
+    space = NB201Space()
+    s = Reinforce(space, seed=0, learning_rate=0.05)
+    col = tables.column("cifar10", "val_acc@200")
+    first, last = [], []
+    for i in range(1500):
+        a = s.ask()
+        r = float(col[nb201.index_of(a)])
+        (first if i < 200 else last).append(r)
+        s.tell(Observation(a, r))
+    assert np.mean(last[-200:]) > np.mean(first) + 3.0
+
+
+def test_reinforce_needs_a_categorical_genome():
+    from harness.strategies import Reinforce
+
+    class NoGenes(NB201Space):
+        gene_shape = None
+
+    with pytest.raises(ConfigError, match="categorical genome"):
+        Reinforce(NoGenes(), seed=0)
