@@ -5,7 +5,7 @@ told result updates the logits by Adam on ``-(reward - baseline) * log p(arch)``
 exponential-moving-average baseline (momentum 0.9). The NB201 paper's script uses learning rate
 0.001 (AutoDL-Projects ``REINFORCE.sh``), NATS-Bench's 0.01. Implemented in numpy: the policy is
 30 numbers, a framework would only add start-up time and nondeterminism.
-Works on spaces that expose ``n_genes`` / ``n_choices`` and ``from_genes`` (the native NB201 space).
+Works on spaces with a categorical genome (``gene_shape``), i.e. the native NB201 space.
 """
 
 from __future__ import annotations
