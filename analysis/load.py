@@ -1,0 +1,490 @@
+"""Load experiment results into tidy frames: one row per run, and one row per query.
+
+Why a module of its own: every number in a report must trace back to the files the runner wrote,
+so loading is the one place that knows the result layout
+(``<root>/<experiment>/<bench label>/<strategy label>/seed=<n>/{trials.parquet,run.json}``), reads
+it in one pass (a pyarrow dataset over all Parquet files, column-pruned, plus the JSON manifests)
+and says what is missing instead of silently using less.
+
+The incumbent of a run is chosen by the search signal (best signal so far) and reported by its
+test metric (validation on NB101, which ships no test accuracy: ``report_label`` says which).
+Both cost accountings are kept on every row: ``cum_evals`` charges repeated queries nothing
+(the harness default), ``cum_queries`` charges every query (the reference study's accounting).
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import warnings
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+import pyarrow.dataset as pads
+
+from harness.errors import NashError
+
+#: Keys that identify one run across experiments.
+RUN_KEYS = ["experiment", "bench_label", "strategy_label", "seed"]
+
+#: Trial columns needed for trajectories (the rest of a row stays on disk unless asked for).
+TRAJ_COLUMNS = [
+    "step",
+    "signal",
+    "test",
+    "status",
+    "repeat",
+    "cum_evals",
+    "cum_queries",
+    "cum_distinct",
+    "cum_train_s",
+    "cum_measured_s",
+    "wall_s",
+    "incumbent_signal",
+    "incumbent_test",
+    "incumbent_step",
+]
+
+#: The x axes a trajectory can be read against, with a human label for figures and tables.
+X_AXES: dict[str, str] = {
+    "cum_evals": "charged evaluations (repeats free)",
+    "cum_queries": "queries (every query charged)",
+    "cum_distinct": "distinct cells evaluated",
+    "cum_train_s": "recorded training time [s]",
+    "cum_measured_s": "measured evaluation time [s]",
+    "wall_s": "wall time [s]",
+}
+
+#: The y metrics of a trajectory.
+Y_METRICS: dict[str, str] = {
+    "incumbent_test": "incumbent's reported metric",
+    "incumbent_signal": "incumbent's search signal",
+    "regret": "regret (optimum − reported)",
+}
+
+
+class ResultsError(NashError):
+    """A results directory that cannot be analysed as asked (empty, unknown metric, ...)."""
+
+
+@dataclass
+class RunSet:
+    """Everything loaded from one or more experiment directories.
+
+    Attributes:
+        runs: one row per finished run (identity, settings from ``run.json``, finals, optimum,
+            final regret, path).
+        trials: one row per query, the columns asked for plus the run keys and ``regret``.
+        experiments: the ``experiment.json`` of each experiment found, by name.
+        problems: human-readable notes on what was missing or skipped (the report prints them).
+    """
+
+    runs: pd.DataFrame
+    trials: pd.DataFrame
+    experiments: dict[str, dict[str, Any]] = field(default_factory=dict)
+    problems: list[str] = field(default_factory=list)
+
+    @property
+    def settings(self) -> list[str]:
+        """Units of comparison: ``bench_label``, prefixed by the experiment when several."""
+        return list(dict.fromkeys(self.runs["setting"]))
+
+    @property
+    def strategies(self) -> list[str]:
+        return list(dict.fromkeys(self.runs["strategy_label"]))
+
+
+# -- optimum of the reported metric ------------------------------------------------------------
+def benchmark_optimum(benchmark: str, dataset: str, report_metric: str) -> float:
+    """Best value of the reported metric over the whole benchmark (regret's reference point).
+
+    Looked up in the shipped tables, not in the runs, so regret is comparable across runs and
+    experiments. NaN when the benchmark is unknown here (regret is then NaN, not a guess).
+    """
+    try:
+        if benchmark == "nb201":
+            from harness.benchmarks import nb201
+
+            return nb201.load().optimum(dataset, report_metric)[0]
+        if benchmark.startswith("nb101"):
+            from harness.benchmarks import nb101
+
+            return nb101.load().optimum(report_metric)[0]
+    except (NashError, KeyError, OSError) as e:
+        warnings.warn(f"no optimum for {benchmark}/{dataset} {report_metric}: {e}", stacklevel=2)
+    return math.nan
+
+
+# -- discovery ---------------------------------------------------------------------------------
+def _experiment_dirs(path: Path) -> list[Path]:
+    """An experiment dir holds ``experiment.json``; a results root holds several of them."""
+    if (path / "experiment.json").is_file():
+        return [path]
+    found = sorted(p.parent for p in path.glob("*/experiment.json"))
+    if found:
+        return found
+    if any(path.rglob("run.json")):  # runs without an experiment.json: still usable
+        return [path]
+    return []
+
+
+def _manifest_row(mf: Path) -> dict[str, Any]:
+    m = json.loads(mf.read_text())
+    cfg = m["config"]
+    b, s = cfg["benchmark"], cfg["strategy"]
+    ev = m.get("evaluator", {})
+    budget = s.get("budget") or {}
+    row: dict[str, Any] = {
+        "experiment": cfg["experiment"],
+        "bench_label": b["label"],
+        "strategy_label": s["label"],
+        "seed": int(cfg["seed"]),
+        "benchmark": b["name"],
+        "dataset": b["dataset"],
+        "strategy": s["name"],
+        "signal_name": ev.get("signal", b.get("signal")),
+        "fidelity": b.get("fidelity"),
+        "noise_sigma": float(b.get("noise_sigma", 0.0)),
+        "noise_model": ev.get("noise_model", ""),
+        "report_metric": ev.get("report_metric", "test"),
+        "report_label": ev.get("report_label", "test accuracy"),
+        "count_repeats": bool(s.get("count_repeats", False)),
+        "query_seeds": int(s.get("query_seeds", 1)),
+        "params": json.dumps(s.get("params", {}), sort_keys=True),
+        "config_hash": m.get("config_hash"),
+        "root_seed": cfg.get("root_seed"),
+        "stopped_by": m.get("stopped_by"),
+        "n_queries": m.get("n_queries"),
+        "n_evaluations": m.get("n_evaluations_charged"),
+        "n_distinct": m.get("n_distinct"),
+        "final_signal": m.get("final_incumbent_signal"),
+        "final_test": m.get("final_incumbent_test"),
+        "best_test_seen": m.get("best_test_seen"),
+        "recommendation": m.get("recommendation"),
+        "elapsed_s": m.get("elapsed_s"),
+        "git_commit": m.get("git_commit"),
+        "versions": json.dumps(m.get("versions", {}), sort_keys=True),
+        "path": str(mf.parent),
+    }
+    for k in ("evaluations", "distinct", "train_s", "wall_s", "queries"):
+        row[f"budget_{k}"] = budget.get(k)
+    return row
+
+
+def _expected_grid(exp: dict[str, Any]) -> set[tuple[str, str, str, int]]:
+    return {
+        (exp["name"], b["label"], s["label"], int(seed))
+        for b in exp.get("benchmarks", [])
+        for s in exp.get("strategies", [])
+        for seed in exp.get("seeds", [])
+    }
+
+
+def load_runs(
+    dirs: str | Path | Sequence[str | Path],
+    *,
+    columns: Iterable[str] | None = None,
+) -> RunSet:
+    """Read finished runs under one or more result directories.
+
+    Args:
+        dirs: experiment directories (holding ``experiment.json``) or a results root above them.
+        columns: trial columns to read (default: :data:`TRAJ_COLUMNS`); run keys are always added.
+
+    Raises:
+        ResultsError: no finished run anywhere, or a requested column that no run has.
+
+    A run is finished iff its ``run.json`` exists (the runner writes runs atomically); expected
+    runs that are absent, leftovers of killed runs and unreadable files are listed in
+    ``problems``, and everything complete is used.
+    """
+    paths = [Path(dirs)] if isinstance(dirs, str | Path) else [Path(d) for d in dirs]
+    problems: list[str] = []
+    experiments: dict[str, dict[str, Any]] = {}
+    exp_dirs: list[Path] = []
+    for p in paths:
+        if not p.is_dir():
+            raise ResultsError(f"results directory {p} does not exist")
+        found = _experiment_dirs(p)
+        if not found:
+            raise ResultsError(
+                f"no finished runs under {p} (expected <experiment>/<benchmark>/<strategy>/"
+                "seed=<n>/run.json, as written by `nash run`)"
+            )
+        exp_dirs.extend(found)
+    rows: list[dict[str, Any]] = []
+    files: list[str] = []
+    for ed in dict.fromkeys(exp_dirs):
+        ej = ed / "experiment.json"
+        if ej.is_file():
+            exp = json.loads(ej.read_text())
+            experiments[exp["name"]] = exp
+        leftovers = list(ed.rglob(".seed=*.tmp-*"))
+        if leftovers:
+            problems.append(f"{ed}: {len(leftovers)} unfinished run(s) (killed; ignored)")
+        for mf in sorted(ed.rglob("run.json")):
+            if ".tmp-" in str(mf):
+                continue
+            tp = mf.parent / "trials.parquet"
+            try:
+                row = _manifest_row(mf)
+            except (OSError, ValueError, KeyError) as e:
+                problems.append(f"{mf}: unreadable manifest ({e!r}); run skipped")
+                continue
+            if not tp.is_file():
+                problems.append(f"{mf.parent}: run.json without trials.parquet; run skipped")
+                continue
+            rows.append(row)
+            files.append(str(tp))
+    if not rows:
+        raise ResultsError(f"no finished runs under {', '.join(map(str, paths))}")
+    runs = pd.DataFrame(rows)
+    dup = runs.duplicated(RUN_KEYS, keep="first")
+    if dup.any():
+        problems.append(
+            f"{int(dup.sum())} duplicate run(s) (same experiment, labels, seed) ignored"
+        )
+        keep = ~dup.to_numpy()
+        runs = runs[keep].reset_index(drop=True)
+        files = [f for f, k in zip(files, keep, strict=True) if k]
+    have = set(runs[RUN_KEYS].itertuples(index=False, name=None))
+    for name, exp in experiments.items():
+        missing = sorted(_expected_grid(exp) - have)
+        if missing:
+            by: dict[tuple[str, str], list[int]] = {}
+            for _, b, s, seed in missing:
+                by.setdefault((b, s), []).append(seed)
+            for (b, s), seeds in by.items():
+                problems.append(
+                    f"{name}: {b} / {s}: {len(seeds)} of {len(exp['seeds'])} runs missing "
+                    f"(seeds {_ranges(seeds)})"
+                )
+    opt = {
+        k: benchmark_optimum(*k)
+        for k in runs[["benchmark", "dataset", "report_metric"]]
+        .drop_duplicates()
+        .itertuples(index=False, name=None)
+    }
+    runs["optimum"] = [
+        opt[k]
+        for k in runs[["benchmark", "dataset", "report_metric"]].itertuples(index=False, name=None)
+    ]
+    runs["final_regret"] = runs["optimum"] - runs["final_test"]
+    runs["run_id"] = np.arange(len(runs))
+    # the unit of comparison: one benchmark of one experiment (the same benchmark label in two
+    # experiments is two settings, e.g. two budgets or signals)
+    multi = runs["experiment"].nunique() > 1
+    runs["setting"] = (
+        runs["experiment"] + ":" + runs["bench_label"] if multi else runs["bench_label"]
+    )
+    trials = _read_trials(files, runs, list(columns) if columns is not None else TRAJ_COLUMNS)
+    return RunSet(runs=runs, trials=trials, experiments=experiments, problems=problems)
+
+
+def _ranges(xs: Sequence[int]) -> str:
+    xs = sorted(xs)
+    out: list[str] = []
+    start = prev = xs[0]
+    for x in [*xs[1:], None]:
+        if x is not None and x == prev + 1:
+            prev = x
+            continue
+        out.append(str(start) if start == prev else f"{start}-{prev}")
+        if x is not None:
+            start = prev = x
+    return ", ".join(out)
+
+
+def _read_trials(files: list[str], runs: pd.DataFrame, columns: list[str]) -> pd.DataFrame:
+    """One pyarrow scan over every run's Parquet file, keeping only ``columns``."""
+    schema = pads.dataset(files[0], format="parquet").schema
+    avail = set(schema.names)
+    unknown_cols = [c for c in columns if c not in avail]
+    if unknown_cols:
+        raise ResultsError(
+            f"unknown trial column(s) {unknown_cols}; the runs have: {', '.join(schema.names)}"
+        )
+    dataset = pads.dataset(files, format="parquet", schema=schema)
+    # every row carries its run's keys; joining on them gives the run id without a per-file loop
+    cols = list(dict.fromkeys([*RUN_KEYS, *columns]))
+    df = dataset.to_table(columns=cols).to_pandas()
+    keys = runs[["run_id", *RUN_KEYS, "setting", "optimum"]]
+    df = df.merge(keys, on=RUN_KEYS, how="left", validate="many_to_one")
+    if "incumbent_test" in df.columns:
+        df["regret"] = df["optimum"] - df["incumbent_test"]
+    return df
+
+
+# -- trajectories ------------------------------------------------------------------------------
+def check_axis(x: str, y: str) -> None:
+    """Refuse unknown axes with the list of valid ones (a typo should not plot nothing)."""
+    if x not in X_AXES:
+        raise ResultsError(f"unknown x axis {x!r}; choose one of: {', '.join(X_AXES)}")
+    if y not in Y_METRICS:
+        raise ResultsError(f"unknown metric {y!r}; choose one of: {', '.join(Y_METRICS)}")
+
+
+def cost_known(rs: RunSet, x: str) -> bool:
+    """Whether a seconds axis carries information (NB201 records no training times: all 0)."""
+    if x not in rs.trials.columns:
+        return False
+    v = rs.trials[x].to_numpy(dtype=float)
+    return bool(np.isfinite(v).any() and np.nanmax(v) > 0)
+
+
+def on_grid(
+    rs: RunSet,
+    *,
+    x: str = "cum_evals",
+    y: str = "incumbent_test",
+    grid: np.ndarray | None = None,
+    n_points: int = 200,
+) -> tuple[np.ndarray, pd.DataFrame, np.ndarray]:
+    """Incumbent trajectories of every run resampled on a common x grid (step functions).
+
+    The value at ``g`` is the incumbent after every query whose cumulative ``x`` is <= ``g``
+    (NaN before a run's first evaluation): with free repeats several queries share one charged
+    count, and the last of them holds the incumbent at that count.
+
+    Returns:
+        (grid, runs in row order with their keys, values of shape (n_runs, len(grid))).
+    """
+    check_axis(x, y)
+    t = rs.trials
+    if x not in t.columns or y not in t.columns:
+        raise ResultsError(f"trials were loaded without column {x!r} or {y!r}")
+    t = t.sort_values(["run_id", "step"], kind="stable")
+    if grid is None:
+        hi = float(np.nanmax(t[x].to_numpy(dtype=float)))
+        if x in ("cum_evals", "cum_queries", "cum_distinct"):
+            step = max(1, math.ceil(hi / n_points))
+            grid = np.arange(step, int(hi) + step, step, dtype=float)
+            grid = grid[grid <= hi] if grid[-1] > hi and len(grid) > 1 else grid
+        else:
+            grid = np.linspace(hi / n_points, hi, n_points)
+    grid = np.asarray(grid, dtype=float)
+    run_ids = t["run_id"].to_numpy()
+    bounds = np.flatnonzero(np.diff(run_ids)) + 1
+    starts = np.r_[0, bounds]
+    ends = np.r_[bounds, len(t)]
+    xv = t[x].to_numpy(dtype=float)
+    yv = t[y].to_numpy(dtype=float)
+    out = np.full((len(starts), len(grid)), np.nan)
+    for i, (a, b) in enumerate(zip(starts, ends, strict=True)):
+        idx = np.searchsorted(xv[a:b], grid, side="right") - 1
+        ok = idx >= 0
+        out[i, ok] = yv[a:b][idx[ok]]
+    ids = run_ids[starts]
+    keys = rs.runs.set_index("run_id").loc[ids].reset_index()
+    return grid, keys, out
+
+
+def finals(rs: RunSet) -> pd.DataFrame:
+    """One row per run with the final metrics (the input of every final-result statistic)."""
+    cols = [
+        "run_id",
+        *RUN_KEYS,
+        "setting",
+        "benchmark",
+        "dataset",
+        "strategy",
+        "report_label",
+        "final_test",
+        "final_signal",
+        "final_regret",
+        "best_test_seen",
+        "n_evaluations",
+        "n_queries",
+        "n_distinct",
+    ]
+    return rs.runs[cols].copy()
+
+
+def check_budgets(rs: RunSet, *, align: bool = False) -> RunSet:
+    """Refuse comparisons of runs with different budgets on one benchmark, or align them.
+
+    Why: a strategy given twice the evaluations wins for that reason alone. With ``align``, the
+    trials of every benchmark are cut at the smallest charged-evaluation count any of its runs
+    reached and the finals recomputed from the cut trajectories, with a warning that says so.
+    """
+    problems = list(rs.problems)
+    parts = []
+    runs = rs.runs.copy()
+    trials = rs.trials
+    for bench, g in runs.groupby("setting", sort=False):
+        budgets = g[[c for c in g.columns if c.startswith("budget_")]].astype(str)
+        distinct = budgets.drop_duplicates()
+        if len(distinct) <= 1:
+            continue
+        desc = "; ".join(
+            f"{s}: {_budget_str(r)}"
+            for s, r in g.groupby("strategy_label", sort=False).first().iterrows()
+        )
+        if not align:
+            raise ResultsError(
+                f"{bench}: runs with different budgets in one comparison ({desc}); compare "
+                "like with like, or align them explicitly (nash report --align / align=True)"
+            )
+        cut = int(g["n_evaluations"].min())
+        msg = f"{bench}: different budgets ({desc}); aligned at {cut} charged evaluations"
+        warnings.warn(msg, stacklevel=2)
+        problems.append(msg)
+        parts.append((g["run_id"].to_numpy(), cut))
+    if parts:
+        trials = trials.copy()
+        drop = np.zeros(len(trials), dtype=bool)
+        for ids, cut in parts:
+            drop |= trials["run_id"].isin(ids).to_numpy() & (trials["cum_evals"] > cut).to_numpy()
+        trials = trials[~drop].reset_index(drop=True)
+        last = trials.sort_values(["run_id", "step"]).groupby("run_id").last()
+        for ids, _ in parts:
+            sel = runs["run_id"].isin(ids)
+            rid = runs.loc[sel, "run_id"]
+            runs.loc[sel, "final_test"] = last.loc[rid, "incumbent_test"].to_numpy()
+            runs.loc[sel, "final_signal"] = last.loc[rid, "incumbent_signal"].to_numpy()
+            runs.loc[sel, "n_evaluations"] = last.loc[rid, "cum_evals"].to_numpy()
+            runs.loc[sel, "n_queries"] = last.loc[rid, "cum_queries"].to_numpy()
+            runs.loc[sel, "n_distinct"] = last.loc[rid, "cum_distinct"].to_numpy()
+            runs.loc[sel, "best_test_seen"] = np.nan  # not recomputable from the incumbent
+        runs["final_regret"] = runs["optimum"] - runs["final_test"]
+    return RunSet(runs=runs, trials=trials, experiments=rs.experiments, problems=problems)
+
+
+def _budget_str(row: pd.Series) -> str:
+    parts = [
+        f"{k.removeprefix('budget_')}={row[k]:g}"
+        for k in row.index
+        if k.startswith("budget_") and row[k] is not None and pd.notna(row[k])
+    ]
+    return ", ".join(parts) or "none"
+
+
+def budget_summary(rs: RunSet) -> pd.DataFrame:
+    """Budget, accounting and run counts per benchmark and strategy (for the settings table)."""
+    rows = []
+    for (b, s), g in rs.runs.groupby(["setting", "strategy_label"], sort=False):
+        first = g.iloc[0]
+        rows.append(
+            {
+                "setting": b,
+                "strategy": s,
+                "runs": len(g),
+                "seeds": _ranges(sorted(g["seed"].tolist())),
+                "budget": _budget_str(first),
+                "repeats": "charged" if first["count_repeats"] else "free",
+                "signal": f"{first['signal_name']} @ {first['fidelity']}"
+                if first["fidelity"] is not None and pd.notna(first["fidelity"])
+                else str(first["signal_name"]),
+                "noise": first["noise_model"],
+                "reported": first["report_label"],
+                "params": first["params"],
+                "mean evals": float(g["n_evaluations"].mean()),
+                "mean queries": float(g["n_queries"].mean()),
+                "mean distinct": float(g["n_distinct"].mean()),
+            }
+        )
+    return pd.DataFrame(rows)
