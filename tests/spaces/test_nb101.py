@@ -493,3 +493,11 @@ def test_committed_30k_specs_file_is_small_and_consistent():
 def test_zc500_cells_in_the_enumeration(space_table):
     for h, cell in zc500_rows():
         assert space_table.cell(h) == canonical_form(cell)
+
+
+def test_unique_rows_is_exact():
+    rng = np.random.default_rng(4)
+    rows = rng.integers(0, 5, size=(20_000, 3))
+    urows, inv = nb101_enum._unique_rows(rows, np.random.default_rng(0))
+    np.testing.assert_array_equal(urows[inv], rows)
+    assert len(urows) == len(np.unique(rows, axis=0)) == 125
