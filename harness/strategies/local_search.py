@@ -34,6 +34,10 @@ class LocalSearch(Strategy):
             return self.space.sample(self.rng)
         if not self._queue:
             nbs = self.space.neighbours(self._current.arch)
+            if not nbs:  # an isolated cell (e.g. in a closed pool): restart
+                self._current = None
+                self.restarts += 1
+                return self.ask()
             order = self.rng.permutation(len(nbs))
             self._queue.extend(nbs[int(i)] for i in order)
             self._best_nb = None
