@@ -85,3 +85,7 @@ __all__ = [
     "Strategy",
     "create",
 ]
+
+from harness.strategies.zero_cost import NaswotSearch  # noqa: E402
+
+STRATEGIES.add("naswot_search", NaswotSearch, "NASWOT: score N random cells, recommend the best", {"n_samples": 100})  # fmt: skip  # noqa: E501

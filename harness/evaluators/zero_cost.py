@@ -1,0 +1,684 @@
+"""Zero-cost scoring: NASWOT (Mellor et al., ICML 2021) on real untrained networks.
+
+NASWOT, the Hamming-kernel version (``nwot`` in NAS-Bench-Suite-Zero; not the Jacobian-covariance
+"v1" score of the paper's first version): push one batch of real images through the untrained
+network, read every ReLU's binary activation code per image (unit active or not), and build the
+kernel ``K[a, b]`` = number of units on which images ``a`` and ``b`` agree (``N_A`` minus their
+Hamming distance), summed over all ReLUs. The score is ``log|det K|`` (``slogdet``): networks
+that separate the images well have a well-conditioned kernel.
+
+Semantics, matched to the authors' code (BayesWatch/nas-without-training, ``score_networks.py``
+with ``--score hook_logdet``; read for semantics only):
+
+- **Which ReLUs count**: every ``nn.ReLU`` module the forward pass runs (a forward hook on each;
+  the code is ``input > 0``, the same as ``output > 0``). The authors count a ReLU only when
+  their backward pass reached it; on NB201 that is every ReLU, because their ``none`` op
+  multiplies by zero and so keeps dead branches in the autograd graph. The project's NB201 net
+  skips dead branches but still applies their ReLUs for this reason (:mod:`.nb201_net`); on NB101
+  the official pruning leaves no dead vertex. Each ReLU counts separately even when several read
+  the same tensor (as the authors' per-module hooks do); the kernel of a tensor already seen in
+  this forward pass is reused instead of recomputed.
+- **Mode**: the network stays in training mode, so batch norm normalises with the batch's own
+  statistics (the authors never call ``eval()``); no dropout.
+- **Initialisation**: PyTorch's defaults (the authors' default ``--init ''``); NB101 networks
+  keep nasbench-pytorch's own initialisation.
+- **Images**: 128 real CIFAR-10 training-pipeline images (theirs: the first batch of a shuffled,
+  augmented CIFAR-10 loader; here: the first 128 of the 164 shipped images, normalised and
+  crop-augmented upstream). Alternative: MNIST-5k (see :mod:`harness.data.images`).
+
+Where this differs, and why:
+
+- **One forward pass** instead of the authors' two (a Jacobian pass, then the hooked pass): in
+  training mode without dropout both passes compute the same activations, so the second adds
+  nothing but time. It runs under ``torch.inference_mode`` and stops at the last ReLU (pooling
+  and the classifier never change a code).
+- **Seeding**: the authors seed the global RNG once per run, so a network's weights depend on
+  the order in which cells are scored. Here the weights of a cell are drawn from a fork of the
+  RNG seeded by ``(seed, space, cell)``: the same cell and seed give the same score whatever
+  else was scored, in any process. Scores of the same cell under different seeds differ (a
+  property of NASWOT, not of this code); torch's thread count is fixed during scoring.
+- **Arithmetic**: ``K = C C^T + (1 - C)(1 - C)^T`` is computed as
+  ``2 C C^T - r 1^T - 1 r^T + F`` (``r`` the active counts): one exact int8 matrix product per
+  distinct ReLU input (:func:`agreement_counts`), accumulated in float64; ``slogdet`` in float64.
+- **Degenerate cells**: when ``K`` is singular (sign of the determinant <= 0: e.g. every image
+  gets the same codes because the cell's output is cut off by ``none`` edges) the authors record
+  ``-inf`` (their ``slogdet`` returns it) or NaN. Here the result is flagged ``degenerate`` with
+  its reason, the score is ``-inf``, and the evaluator reports a failed evaluation (ranked below
+  every real score), never a silent NaN.
+
+Score tables: ``python -m harness.evaluators.zero_cost --compute-nb201`` computes NB201 scores
+(one representative per isomorphism class first, resumable, atomic writes) into
+``harness/zc_data/``; :class:`ZeroCostEvaluator` reads a committed score when the table's
+settings match and computes it otherwise.
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import hashlib
+import json
+import math
+import os
+import sys
+import time
+import weakref
+from collections.abc import Hashable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+from torch import nn
+
+from harness.errors import ConfigError, InvalidArchitecture, unknown
+from harness.evaluators._base import Evaluator
+from harness.records import STATUS_FAILED, Cost, EvalResult
+from harness.spaces._base import SearchSpace
+
+PROXIES = ("naswot",)
+BENCHMARKS = ("nb201", "nb101")
+DEFAULT_THREADS = 2
+ZC_DATA = Path(__file__).resolve().parent.parent / "zc_data"
+
+
+@dataclass(frozen=True, slots=True)
+class NaswotResult:
+    """One NASWOT scoring.
+
+    ``score`` is ``log|det K|`` (``-inf`` when degenerate); ``n_relus`` the ReLU calls counted,
+    ``n_units`` the total number of units ``N_A`` (so ``K``'s diagonal is ``n_units``);
+    ``seconds`` the wall time of building and scoring the network.
+    """
+
+    score: float
+    n_relus: int
+    n_units: int
+    seconds: float
+    degenerate: bool = False
+    reason: str = ""
+
+
+# ----------------------------------------------------------------------------------------------
+# the kernel
+
+
+@contextlib.contextmanager
+def _torch_threads(n: int | None) -> Iterator[None]:
+    if n is None:
+        yield
+        return
+    old = torch.get_num_threads()
+    torch.set_num_threads(int(n))
+    try:
+        yield
+    finally:
+        torch.set_num_threads(old)
+
+
+def _gram01(codes: torch.Tensor) -> torch.Tensor:
+    """``C C^T`` of a boolean code matrix as float64, exactly.
+
+    An int8 matrix product with int32 accumulation (``torch._int_mm``; AMX/VNNI on CPUs that
+    have it, about 15x faster than float32 here) where the backend offers it, else float32
+    (exact: sums of 0/1 below 2^24).
+    """
+    c8 = codes.view(torch.int8)
+    if hasattr(torch, "_int_mm") and c8.shape[0] > 16 and c8.shape[1] % 8 == 0:
+        try:
+            return torch._int_mm(c8, c8.t()).double()
+        except (RuntimeError, NotImplementedError):
+            pass
+    cf = codes.to(torch.float32)
+    return torch.mm(cf, cf.t()).double()
+
+
+def agreement_counts(codes: torch.Tensor) -> torch.Tensor:
+    """``K = C C^T + (1 - C)(1 - C)^T`` for boolean codes ``[B, F]`` (float64 ``[B, B]``).
+
+    Expanded as ``2 C C^T - r 1^T - 1 r^T + F`` with ``r`` the active-unit counts (the diagonal
+    of ``C C^T``), so one matrix product suffices.
+    """
+    g = _gram01(codes)
+    r = torch.diagonal(g)
+    return 2.0 * g - r[:, None] - r[None, :] + codes.shape[1]
+
+
+def naswot_kernel(model: nn.Module, images: torch.Tensor) -> tuple[torch.Tensor, int, int]:
+    """The NASWOT kernel of ``model`` on ``images``: (K float64 [B, B], ReLU calls, units).
+
+    The model is put in training mode (batch statistics) and run once under inference mode; a
+    forward hook on every ``nn.ReLU`` accumulates the agreement counts of its input's codes.
+    Models with a ``features`` method (the NB201 net) stop at the last ReLU.
+    """
+    b = images.shape[0]
+    k = torch.zeros(b, b, dtype=torch.float64, device=images.device)
+    state = {"relus": 0, "units": 0}
+    seen: dict[int, tuple[weakref.ref[torch.Tensor], torch.Tensor, int]] = {}
+
+    def hook(_module: nn.Module, inp: tuple[torch.Tensor, ...], _out: torch.Tensor) -> None:
+        x = inp[0]
+        state["relus"] += 1
+        hit = seen.get(id(x))
+        if hit is not None and hit[0]() is x:  # same tensor read by another ReLU: same codes
+            agree, units = hit[1], hit[2]
+        else:
+            codes = x.reshape(b, -1) > 0
+            units = codes.shape[1]
+            agree = agreement_counts(codes)
+            seen[id(x)] = (weakref.ref(x), agree, units)
+        k.add_(agree)
+        state["units"] += units
+
+    handles = [m.register_forward_hook(hook) for m in model.modules() if isinstance(m, nn.ReLU)]
+    try:
+        model.train()
+        with torch.inference_mode():
+            features = getattr(model, "features", None)
+            if callable(features):
+                features(images)
+            else:
+                model(images)
+    finally:
+        for h in handles:
+            h.remove()
+    return k, state["relus"], state["units"]
+
+
+def naswot_score(model: nn.Module, images: torch.Tensor) -> NaswotResult:
+    """NASWOT score of an already built network (see the module docstring)."""
+    from harness.data.images import check_images
+
+    check_images(images)
+    t0 = time.perf_counter()
+    k, n_relus, n_units = naswot_kernel(model, images)
+    return _result(k, n_relus, n_units, time.perf_counter() - t0)
+
+
+def _result(k: torch.Tensor, n_relus: int, n_units: int, seconds: float) -> NaswotResult:
+    if n_relus == 0:
+        return NaswotResult(
+            -math.inf, 0, 0, seconds, True, "the network has no ReLU: NASWOT is undefined"
+        )
+    sign, logdet = torch.linalg.slogdet(k.cpu())
+    if float(sign) <= 0 or not math.isfinite(float(logdet)):
+        return NaswotResult(
+            -math.inf,
+            n_relus,
+            n_units,
+            seconds,
+            True,
+            "singular NASWOT kernel: images are not separated by the ReLU codes "
+            "(e.g. the cell's output is cut off by 'none' edges)",
+        )
+    return NaswotResult(float(logdet), n_relus, n_units, seconds)
+
+
+def cell_seed(seed: int, space_name: str, cell_key: str) -> int:
+    """The weight-initialisation seed of one cell: a stable hash of (seed, space, cell)."""
+    digest = hashlib.sha256(f"{int(seed)}|{space_name}|{cell_key}".encode()).digest()
+    return int.from_bytes(digest[:8], "little") & ((1 << 63) - 1)
+
+
+def _cell_key(space_name: str, cell: Any) -> str:
+    if space_name == "nb201":
+        from harness.spaces.nb201 import arch_to_str
+
+        return arch_to_str(cell)
+    return str(cell.hash)
+
+
+def score_cell(
+    space_name: str,
+    cell: Hashable,
+    images: torch.Tensor,
+    *,
+    seed: int = 0,
+    device: str | torch.device = "cpu",
+    num_threads: int | None = DEFAULT_THREADS,
+) -> NaswotResult:
+    """Build the untrained network of ``cell`` (seeded) and score it with NASWOT.
+
+    ``seconds`` covers building the network, moving it to ``device`` and scoring (not loading
+    the images). ``num_threads`` fixes torch's CPU threads while scoring (None: leave as is).
+    """
+    from harness.data.images import check_images
+    from harness.models import build_network
+
+    check_images(images)
+    with _torch_threads(num_threads):
+        t0 = time.perf_counter()
+        init_seed = cell_seed(seed, space_name, _cell_key(space_name, cell))
+        net = build_network(space_name, cell, 10, seed=init_seed)
+        net = net.to(device)
+        x = images.to(device)
+        k, n_relus, n_units = naswot_kernel(net, x)
+        res = _result(k, n_relus, n_units, 0.0)
+        if x.device.type == "cuda":
+            torch.cuda.synchronize(x.device)
+        seconds = time.perf_counter() - t0
+    return NaswotResult(res.score, res.n_relus, res.n_units, seconds, res.degenerate, res.reason)
+
+
+# ----------------------------------------------------------------------------------------------
+# the evaluator
+
+CACHE_MODES = ("cell", "class", "off")
+
+
+class ZeroCostEvaluator(Evaluator):
+    """NASWOT scoring behind the one evaluator interface (a proxy: no training is charged).
+
+    ``signal`` is the NASWOT score (higher is better); ``cost`` is ``Cost(n_proxy=1,
+    measured_s=<scoring seconds>)``: the seconds measured now, or, for a score read from the
+    committed table, the seconds recorded when it was computed (``extras["cached"] = 1``).
+    ``test`` is the benchmark's 200-epoch test accuracy (NB201 seed mean) for reporting only;
+    NB101 has no shipped test accuracy, so ``test`` is its 108-epoch validation accuracy where
+    the 30k table has the cell (NaN otherwise), labelled so in :meth:`describe`. For cifar100 /
+    ImageNet16-120 the score is still computed on CIFAR-10 images (the only ones shipped): the
+    dataset only selects the reported accuracy, and ``describe()`` says so.
+
+    A degenerate cell (singular kernel, e.g. output cut off by ``none``) is a failed evaluation
+    with the reason, so searches rank it below every real score.
+
+    Args:
+        benchmark: ``"nb201"`` or ``"nb101"``.
+        dataset: NB201 dataset whose test accuracy is reported (``cifar10`` / ``cifar100`` /
+            ``imagenet16_120``); NB101: ``cifar10``.
+        proxy: ``"naswot"`` (the only proxy so far).
+        images: image set (``"cifar10"`` or ``"mnist"``, :mod:`harness.data.images`).
+        batch_size: images per scoring batch (2..images available; 128 by default).
+        space: the space whose architectures are passed in (its ``to_cell`` maps them to
+            benchmark cells); default: the benchmark's native space.
+        device: torch device for scoring.
+        num_threads: torch CPU threads while scoring (fixed, for reproducible timings).
+        cache: ``"cell"`` (default) reads a committed NB201 score of exactly this cell when the
+            table's settings (images, batch, seed) match; ``"class"`` also uses the score of the
+            cell's isomorphism-class representative (an approximation: isomorphic cells get other
+            random weights, and dead branches' ReLUs still count); ``"off"`` always computes.
+        table: a :class:`ScoreTable` or path to use instead of the committed one.
+    """
+
+    is_proxy = True
+    default_fidelity = None
+
+    def __init__(
+        self,
+        benchmark: str = "nb201",
+        dataset: str = "cifar10",
+        *,
+        proxy: str = "naswot",
+        images: str = "cifar10",
+        batch_size: int = 128,
+        space: SearchSpace[Any] | None = None,
+        device: str = "cpu",
+        num_threads: int | None = DEFAULT_THREADS,
+        cache: str = "cell",
+        table: ScoreTable | Path | None = None,
+    ) -> None:
+        from harness.data.images import load_images
+
+        if benchmark not in BENCHMARKS:
+            raise unknown("zero-cost benchmark", benchmark, BENCHMARKS)
+        if proxy not in PROXIES:
+            raise unknown("zero-cost proxy", proxy, PROXIES)
+        if cache not in CACHE_MODES:
+            raise unknown("score cache mode", cache, CACHE_MODES)
+        self.benchmark, self.dataset, self.proxy = benchmark, dataset, proxy
+        self.images_name, self.batch_size = images, int(batch_size)
+        self.device, self.num_threads, self.cache = device, num_threads, cache
+        self.images = load_images(images, batch_size)  # validates name and batch size
+        self._memo: dict[tuple[str, int], EvalResult] = {}
+        self.n_computed = 0
+        self.n_cached = 0
+        if benchmark == "nb201":
+            from harness.benchmarks import nb201 as tables
+            from harness.spaces import nb201
+
+            if dataset not in tables.DATASETS:
+                raise unknown("NB201 dataset", dataset, tables.DATASETS)
+            self._t201 = tables.load()
+            self._cell_space: Any = nb201.NB201Space()
+            self.report_metric = "test_acc@200"
+            self.report_label = "200-epoch test accuracy (seed mean)"
+            self._table = self._open_table(table)
+        else:
+            from harness.benchmarks import nb101 as table101
+            from harness.spaces.nb101 import NB101Space
+
+            if dataset != "cifar10":
+                raise unknown("NB101 dataset", dataset, ["cifar10"])
+            self._t101 = table101.load()
+            self._cell_space = NB101Space()
+            self.report_metric = "val_acc@108"
+            self.report_label = (
+                "108-epoch VALIDATION accuracy where the 30k table has the cell (NB101 ships no "
+                "test accuracy)"
+            )
+            self._table = None
+        self.space = space if space is not None else self._cell_space
+
+    def _open_table(self, table: ScoreTable | Path | None) -> ScoreTable | None:
+        if self.cache == "off":
+            return None
+        if isinstance(table, ScoreTable):
+            return table
+        path = Path(table) if table is not None else table_path(self.images_name, self.batch_size)
+        if not path.exists() or not path.with_suffix(".json").exists():
+            return None
+        return ScoreTable.read(path)
+
+    def _cell(self, arch: Hashable) -> tuple[Any, str]:
+        cell = self.space.to_cell(arch)
+        if self.benchmark == "nb201":
+            from harness.spaces import nb201
+
+            cell = nb201.check_arch(cell)  # InvalidArchitecture for anything else
+            return cell, str(nb201.index_of(cell))
+        from harness.spaces.nb101 import NB101Cell
+
+        if not isinstance(cell, NB101Cell):
+            raise InvalidArchitecture(f"expected an NB101Cell, got {cell!r}")
+        return cell, cell.hash
+
+    def _cached(self, index: int, seed: int) -> tuple[float, float, str] | None:
+        t = self._table
+        if t is None or not t.settings_match(self.images_name, self.batch_size, seed):
+            return None
+        hit = t.get(index)
+        if hit is None and self.cache == "class":
+            rep = t.by_class().get(
+                self._cell_space.class_id(self._cell_space.from_str(str(index)))
+            )
+            hit = t.get(rep) if rep is not None else None
+        return hit
+
+    def evaluate(
+        self, arch: Hashable, *, fidelity: int | None = None, seed: int = 0
+    ) -> EvalResult:
+        cell, key = self._cell(arch)
+        memo = self._memo.get((key, seed))
+        if memo is not None:
+            return memo
+        hit = self._cached(int(key), seed) if self.benchmark == "nb201" else None
+        extras: dict[str, float] = {}
+        if hit is not None:
+            score, seconds, status = hit
+            degenerate, reason = status != "ok", "degenerate cell (recorded in the score table)"
+            extras["cached"] = 1.0
+            self.n_cached += 1
+        else:
+            r = score_cell(
+                self.benchmark,
+                cell,
+                self.images,
+                seed=seed,
+                device=self.device,
+                num_threads=self.num_threads,
+            )
+            score, seconds, degenerate, reason = r.score, r.seconds, r.degenerate, r.reason
+            extras["n_relus"] = float(r.n_relus)
+            self.n_computed += 1
+        cost = Cost(n_proxy=1, measured_s=float(seconds))
+        test = self._report(key)
+        if degenerate:
+            res = EvalResult(
+                signal=-math.inf,
+                cost=cost,
+                test=test,
+                status=STATUS_FAILED,
+                reason=f"NASWOT undefined: {reason}",
+                extras=extras,
+            )
+        else:
+            res = EvalResult(signal=score, cost=cost, test=test, extras=extras)
+        self._memo[(key, seed)] = res
+        return res
+
+    def _report(self, key: str) -> float:
+        if self.benchmark == "nb201":
+            return self._t201.value(self.dataset, self.report_metric, int(key))
+        return self._t101.value("val_acc@108", key) if key in self._t101 else math.nan
+
+    def describe(self) -> dict[str, Any]:
+        images_note = (
+            "scores computed on CIFAR-10 images for every dataset (only CIFAR-10 images are "
+            f"shipped); dataset {self.dataset!r} only selects the reported accuracy"
+            if self.images_name == "cifar10"
+            else f"scores computed on {self.images_name} images"
+        )
+        return {
+            "class": type(self).__name__,
+            "benchmark": self.benchmark,
+            "dataset": self.dataset,
+            "signal": f"zero-cost {self.proxy} score (Hamming-kernel NASWOT, higher is better)",
+            "proxy": self.proxy,
+            "images": self.images_name,
+            "batch_size": self.batch_size,
+            "images_note": images_note,
+            "device": str(self.device),
+            "num_threads": self.num_threads,
+            "cache": self.cache,
+            "score_table": str(self._table.path) if self._table is not None else None,
+            "report_metric": self.report_metric,
+            "report_label": self.report_label,
+            "space": self.space.name,
+        }
+
+
+# ----------------------------------------------------------------------------------------------
+# committed score tables
+
+TABLE_COLUMNS = ("nb201_index", "class_id", "score", "seconds", "status")
+
+
+def table_path(images: str = "cifar10", batch_size: int = 128, seed: int = 0) -> Path:
+    """Where the committed NB201 NASWOT table for these settings lives."""
+    return ZC_DATA / f"nb201_naswot_{images}_b{batch_size}_seed{seed}.csv"
+
+
+class ScoreTable:
+    """NASWOT scores of NB201 cells by benchmark index, with the settings that produced them.
+
+    A CSV (``nb201_index, class_id, score, seconds, status``; ``status`` ``ok`` or
+    ``degenerate``, whose score is ``-inf``) and a JSON sidecar of settings (images, batch,
+    seed, threads, torch version, machine, regeneration command, coverage).
+    """
+
+    def __init__(self, path: Path, meta: dict[str, Any] | None = None) -> None:
+        self.path = Path(path)
+        self.meta: dict[str, Any] = dict(meta or {})
+        self.rows: dict[int, tuple[int, float, float, str]] = {}
+
+    @property
+    def meta_path(self) -> Path:
+        return self.path.with_suffix(".json")
+
+    @classmethod
+    def read(cls, path: Path) -> ScoreTable:
+        import pandas as pd
+
+        t = cls(path, json.loads(path.with_suffix(".json").read_text()))
+        df = pd.read_csv(path)
+        if tuple(df.columns) != TABLE_COLUMNS:
+            from harness.errors import DataError
+
+            raise DataError(f"{path}: expected columns {TABLE_COLUMNS}, got {tuple(df.columns)}")
+        for i, c, s, sec, st in df.itertuples(index=False):
+            t.rows[int(i)] = (int(c), float(s), float(sec), str(st))
+        return t
+
+    def settings_match(self, images: str, batch_size: int, seed: int) -> bool:
+        m = self.meta
+        return (m.get("images"), m.get("batch_size"), m.get("seed")) == (images, batch_size, seed)
+
+    def get(self, index: int) -> tuple[float, float, str] | None:
+        r = self.rows.get(int(index))
+        return None if r is None else (r[1], r[2], r[3])
+
+    def by_class(self) -> dict[int, int]:
+        """class id -> the benchmark index whose score the table holds (smallest index)."""
+        out: dict[int, int] = {}
+        for i in sorted(self.rows):
+            out.setdefault(self.rows[i][0], i)
+        return out
+
+    def write(self) -> None:
+        from harness.paths import atomic_path
+
+        lines = [",".join(TABLE_COLUMNS)]
+        for i in sorted(self.rows):
+            c, s, sec, st = self.rows[i]
+            lines.append(f"{i},{c},{s!r},{sec:.4f},{st}")
+        with atomic_path(self.path) as tmp:
+            tmp.write_text("\n".join(lines) + "\n")
+        self.meta["n_cells"] = len(self.rows)
+        self.meta["n_classes"] = len({r[0] for r in self.rows.values()})
+        with atomic_path(self.meta_path) as tmp:  # the sidecar last: it describes the CSV
+            tmp.write_text(json.dumps(self.meta, indent=1, sort_keys=True) + "\n")
+
+
+def nb201_compute_order(scope: str = "classes") -> list[int]:
+    """Benchmark indices in computing order.
+
+    First one representative (the smallest index) of every isomorphism class none of whose
+    members has a published ``zc_nwot`` value; then representatives of the other classes; with
+    ``scope="all"`` then every remaining cell.
+    """
+    from harness.benchmarks import nb201 as tables
+    from harness.spaces import nb201
+
+    space = nb201.NB201Space()
+    published = np.isfinite(np.asarray(tables.load().column("cifar10", "zc_nwot")))
+    cls = np.array([space.class_id(nb201.arch_of_index(i)) for i in range(nb201.N_CELLS)])
+    rep: dict[int, int] = {}
+    covered: set[int] = set()
+    for i in range(nb201.N_CELLS):
+        rep.setdefault(int(cls[i]), i)
+        if published[i]:
+            covered.add(int(cls[i]))
+    first = [r for c, r in sorted(rep.items(), key=lambda kv: kv[1]) if c not in covered]
+    second = [r for c, r in sorted(rep.items(), key=lambda kv: kv[1]) if c in covered]
+    order = first + second
+    if scope == "all":
+        chosen = set(order)
+        order += [i for i in range(nb201.N_CELLS) if i not in chosen]
+    return order
+
+
+def compute_nb201_table(
+    *,
+    images: str = "cifar10",
+    batch_size: int = 128,
+    seed: int = 0,
+    num_threads: int = 1,
+    scope: str = "classes",
+    limit: int | None = None,
+    max_seconds: float | None = None,
+    flush_every: int = 25,
+    path: Path | None = None,
+    progress: bool = True,
+) -> ScoreTable:
+    """Compute (or resume) the NB201 NASWOT table; partial results are written atomically."""
+    import platform
+
+    from harness.data.images import load_images
+    from harness.spaces import nb201
+
+    if scope not in ("classes", "all"):
+        raise unknown("scope", scope, ("classes", "all"))
+    path = path or table_path(images, batch_size, seed)
+    if path.exists():
+        table = ScoreTable.read(path)
+        if not table.settings_match(images, batch_size, seed):
+            raise ConfigError(f"{path} holds scores for other settings: {table.meta}")
+    else:
+        table = ScoreTable(path)
+    table.meta.update(
+        proxy="naswot",
+        space="nb201",
+        images=images,
+        batch_size=batch_size,
+        seed=seed,
+        num_threads=num_threads,
+        torch=torch.__version__,
+        machine=platform.processor() or platform.machine(),
+        command=f"python -m harness.evaluators.zero_cost --compute-nb201 --images {images} "
+        f"--batch-size {batch_size} --seed {seed} --scope {scope}",
+        order="one representative (smallest index) per isomorphism class, classes without a "
+        "published zc_nwot value first; then (scope all) every other cell",
+        images_note="CIFAR-10 images for every dataset (only CIFAR-10 images are shipped)"
+        if images == "cifar10"
+        else f"{images} images",
+    )
+    x = load_images(images, batch_size)
+    space = nb201.NB201Space()
+    todo = [i for i in nb201_compute_order(scope) if i not in table.rows]
+    if limit is not None:
+        todo = todo[:limit]
+    bar: Any = None
+    if progress:
+        from tqdm import tqdm
+
+        bar = tqdm(total=len(todo), desc="naswot nb201", unit="cell", file=sys.stderr)
+    t0 = time.perf_counter()
+    done_since_flush = 0
+    try:
+        for i in todo:
+            arch = nb201.arch_of_index(i)
+            r = score_cell("nb201", arch, x, seed=seed, num_threads=num_threads)
+            status = "degenerate" if r.degenerate else "ok"
+            table.rows[i] = (space.class_id(arch), r.score, r.seconds, status)
+            done_since_flush += 1
+            if bar is not None:
+                bar.update(1)
+            if done_since_flush >= flush_every:
+                table.write()
+                done_since_flush = 0
+            if max_seconds is not None and time.perf_counter() - t0 > max_seconds:
+                break
+    finally:
+        if done_since_flush:
+            table.write()
+        if bar is not None:
+            bar.close()
+    return table
+
+
+def main(argv: list[str] | None = None) -> int:
+    p = argparse.ArgumentParser(
+        prog="python -m harness.evaluators.zero_cost",
+        description="Compute the committed NB201 NASWOT score table (resumable).",
+    )
+    p.add_argument("--compute-nb201", action="store_true", required=True)
+    p.add_argument("--images", default="cifar10")
+    p.add_argument("--batch-size", type=int, default=128)
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--threads", type=int, default=1)
+    p.add_argument("--scope", default="classes", choices=("classes", "all"))
+    p.add_argument("--limit", type=int, default=None)
+    p.add_argument("--max-seconds", type=float, default=None)
+    p.add_argument("--out", type=Path, default=None)
+    args = p.parse_args(argv)
+    try:
+        t = compute_nb201_table(
+            images=args.images,
+            batch_size=args.batch_size,
+            seed=args.seed,
+            num_threads=args.threads,
+            scope=args.scope,
+            limit=args.limit,
+            max_seconds=args.max_seconds,
+            path=args.out,
+        )
+    except (ConfigError, InvalidArchitecture) as e:
+        print(f"error: {e}", file=sys.stderr)
+        return 2
+    print(f"{t.path}: {len(t.rows)} cells, {t.meta.get('n_classes')} classes")
+    return 0
+
+
+if __name__ == "__main__":
+    os.environ.setdefault("OMP_NUM_THREADS", "1")
+    raise SystemExit(main())
