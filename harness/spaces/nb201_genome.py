@@ -629,8 +629,8 @@ class NB201StudyGenomeSpace(SearchSpace[StudyGenome]):
         the pruned op nodes that keeps the matrix upper triangular (identity first, no dedup).
 
         These are not all the same network to the benchmark: the mapping is not invariant under
-        the permutation, and about a third of the variants map to a different NB201 cell (or
-        none); the study labels them all with this genome's accuracy. See
+        the permutation, and about 29% of the variants (roughly a third) map to a different NB201
+        cell (0.7% to none); the study labels them all with this genome's accuracy. See
         :meth:`isomorphic_cells` and ``bench/RESULTS.md``.
         """
         matrix, kept = self._pruned(self._require_valid(arch))
