@@ -35,6 +35,7 @@ RUN_KEYS = ["experiment", "bench_label", "strategy_label", "seed"]
 TRAJ_COLUMNS = [
     "step",
     "signal",
+    "val",
     "test",
     "status",
     "repeat",
@@ -273,7 +274,6 @@ def load_runs(
         opt[k]
         for k in runs[["benchmark", "dataset", "report_metric"]].itertuples(index=False, name=None)
     ]
-    runs["final_regret"] = runs["optimum"] - runs["final_test"]
     runs["run_id"] = np.arange(len(runs))
     # the unit of comparison: one benchmark of one experiment (the same benchmark label in two
     # experiments is two settings, e.g. two budgets or signals)
@@ -282,6 +282,8 @@ def load_runs(
         runs["experiment"] + ":" + runs["bench_label"] if multi else runs["bench_label"]
     )
     trials = _read_trials(files, runs, list(columns) if columns is not None else TRAJ_COLUMNS)
+    _validation_only(runs, trials)
+    runs["final_regret"] = runs["optimum"] - runs["final_test"]
     return RunSet(runs=runs, trials=trials, experiments=experiments, problems=problems)
 
 
@@ -317,6 +319,33 @@ def _read_trials(files: list[str], runs: pd.DataFrame, columns: list[str]) -> pd
     if "incumbent_test" in df.columns:
         df["regret"] = df["optimum"] - df["incumbent_test"]
     return df
+
+
+def _validation_only(runs: pd.DataFrame, trials: pd.DataFrame) -> None:
+    """Where the reported metric is validation (NB101), fill the reported columns from ``val``.
+
+    Why: the runner stores the incumbent's *test* value, which NB101 does not have (NaN); the
+    number such runs report is the incumbent's validation accuracy, so ``incumbent_test`` (the
+    column every statistic reads as "reported metric") takes the ``val`` of the incumbent's
+    step, and ``report_label`` says VALIDATION wherever it is shown.
+    """
+    val_runs = runs.loc[runs["report_metric"].astype(str).str.startswith("val"), "run_id"]
+    if val_runs.empty or not {"val", "incumbent_step", "incumbent_test"} <= set(trials.columns):
+        return
+    sel = trials["run_id"].isin(val_runs).to_numpy()
+    t = trials.loc[sel, ["run_id", "step", "val", "incumbent_step"]]
+    lut = t.set_index(["run_id", "step"])["val"]
+    key = pd.MultiIndex.from_arrays([t["run_id"], t["incumbent_step"]])
+    rep = lut.reindex(key).to_numpy(dtype=float)
+    trials.loc[sel, "incumbent_test"] = rep
+    if "regret" in trials.columns:
+        trials.loc[sel, "regret"] = trials.loc[sel, "optimum"] - rep
+    last = trials.loc[sel].sort_values(["run_id", "step"]).groupby("run_id")
+    fin = last["incumbent_test"].last()
+    best = last["val"].max()
+    m = runs["run_id"].isin(val_runs)
+    runs.loc[m, "final_test"] = fin.reindex(runs.loc[m, "run_id"]).to_numpy()
+    runs.loc[m, "best_test_seen"] = best.reindex(runs.loc[m, "run_id"]).to_numpy()
 
 
 # -- trajectories ------------------------------------------------------------------------------

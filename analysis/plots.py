@@ -128,9 +128,11 @@ def save(fig: Figure, stem: str | Path, formats: Sequence[str] = ("pdf", "png"))
     stem = Path(stem)
     stem.parent.mkdir(parents=True, exist_ok=True)
     paths = []
+    # constrained layout already fits everything; a tight bbox would draw the figure twice
+    tight = "tight" if fig.get_layout_engine() is None else None
     for fmt in formats:
         p = stem.with_suffix(f".{fmt}")
-        fig.savefig(p, bbox_inches="tight", pad_inches=0.02)
+        fig.savefig(p, bbox_inches=tight, pad_inches=0.02)
         paths.append(p)
     plt.close(fig)
     return paths
@@ -230,7 +232,7 @@ def plot_anytime(
             opt = float(runs["optimum"].iloc[0])
             if y == "incumbent_test" and math.isfinite(opt):
                 ax.axhline(opt, color="0.5", linestyle=":", linewidth=0.8, label="optimum")
-            if y == "regret":
+            if y == "regret" and np.nanmax(vals, initial=0.0) > 0:
                 ax.set_yscale("log")
                 ax.yaxis.set_minor_formatter(matplotlib.ticker.NullFormatter())
             ax.set_title(setting)

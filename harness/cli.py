@@ -188,6 +188,26 @@ def _cmd_run(args: argparse.Namespace) -> int:
     return 0
 
 
+def _cmd_report(args: argparse.Namespace) -> int:
+    import json
+    from pathlib import Path
+
+    from analysis.report import build_report
+
+    dirs = [Path(d) for d in args.results]
+    out = args.out
+    if out is None:  # reports/runs/<experiment> -> reports/<experiment>
+        first = dirs[0]
+        name = first.name
+        ej = first / "experiment.json"
+        if ej.is_file():
+            name = json.loads(ej.read_text()).get("name", name)
+        out = Path("reports") / name
+    path = build_report(dirs, out, align=args.align, seed=args.seed)
+    print(f"report written to {path}")
+    return 0
+
+
 def _cmd_list(args: argparse.Namespace) -> int:
     from harness.evaluators.tabular import BENCHMARKS
     from harness.strategies import STRATEGIES
@@ -261,6 +281,17 @@ def build_parser() -> argparse.ArgumentParser:
     r.add_argument("--seeds", type=int, default=None, help="override: run seeds 0..N-1")
     r.add_argument("--no-progress", action="store_true", help="no progress bar")
     r.set_defaults(func=_cmd_run)
+
+    rp = sub.add_parser("report", help="statistics, figures and tables from result directories")
+    rp.add_argument("results", nargs="+", help="experiment result dir(s), e.g. reports/runs/X")
+    rp.add_argument("--out", default=None, help="output dir (default reports/<experiment>)")
+    rp.add_argument(
+        "--align",
+        action="store_true",
+        help="compare runs of different budgets by cutting at the smallest (with a warning)",
+    )
+    rp.add_argument("--seed", type=int, default=0, help="bootstrap seed (default 0)")
+    rp.set_defaults(func=_cmd_report)
 
     ls = sub.add_parser("list", help="list benchmarks, datasets, strategies, spaces")
     ls.add_argument(
