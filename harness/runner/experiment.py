@@ -39,7 +39,10 @@ from harness.errors import ConfigError, NashError
 from harness.runner.loop import Budget, run_search
 
 FORMAT_VERSION = 1
+EVALUATORS = ("tabular", "naswot")
 _BENCH_KEYS = {
+    "evaluator",
+    "evaluator_params",
     "name",
     "label",
     "dataset",
@@ -51,6 +54,9 @@ _BENCH_KEYS = {
     "noise_seed",
 }
 _STRAT_KEYS = {
+    "signal",
+    "evaluator",
+    "evaluator_params",
     "name",
     "label",
     "params",
@@ -104,6 +110,8 @@ class BenchmarkSpec:
     space_params: dict[str, Any] = field(default_factory=dict)
     noise_sigma: float = 0.0
     noise_seed: int = 0
+    evaluator: str = "tabular"
+    evaluator_params: dict[str, Any] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -116,6 +124,10 @@ class StrategySpec:
     query_seeds: int
     space: str | None = None
     space_params: dict[str, Any] | None = None
+    #: fitness override: a signal (e.g. "zc_nwot") or an evaluator ("naswot") for this strategy
+    signal: str | None = None
+    evaluator: str | None = None
+    evaluator_params: dict[str, Any] | None = None
 
 
 @dataclass(frozen=True)
@@ -210,6 +222,8 @@ def parse_experiment(raw: Mapping[str, Any], *, source: str = "") -> Experiment:
                 space_params=dict(b.get("space_params", {})),
                 noise_sigma=float(b.get("noise_sigma", 0.0)),
                 noise_seed=int(b.get("noise_seed", 0)),
+                evaluator=str(b.get("evaluator", "tabular")),
+                evaluator_params=dict(b.get("evaluator_params", {})),
             )
         )
     sspecs = []
@@ -231,6 +245,9 @@ def parse_experiment(raw: Mapping[str, Any], *, source: str = "") -> Experiment:
                 query_seeds=int(s.get("query_seeds", query_seeds)),
                 space=s.get("space"),
                 space_params=s.get("space_params"),
+                signal=s.get("signal"),
+                evaluator=s.get("evaluator"),
+                evaluator_params=s.get("evaluator_params"),
             )
         )
     for kind, labels in (
@@ -330,15 +347,33 @@ def build_run(spec: RunSpec) -> tuple[Any, Any, Budget, Any]:
     space_name = s.space or b.space or _DEFAULT_SPACE[b.name]
     space_params = s.space_params if s.space_params is not None else b.space_params
     space = make_space(space_name, space_params)
-    evaluator = TabularEvaluator(
-        b.name,
-        b.dataset,
-        signal=b.signal,
-        fidelity=b.fidelity,
-        space=space,
-        noise_sigma=b.noise_sigma,
-        noise_seed=b.noise_seed,
-    )
+    kind = s.evaluator or b.evaluator
+    eparams = s.evaluator_params if s.evaluator_params is not None else b.evaluator_params
+    if kind not in EVALUATORS:
+        raise unknown("evaluator", kind, EVALUATORS)
+    evaluator: Any
+    if kind == "naswot":
+        from harness.evaluators.zero_cost import ZeroCostEvaluator
+
+        try:
+            evaluator = ZeroCostEvaluator(b.name, b.dataset, space=space, **eparams)
+        except TypeError as e:
+            raise ConfigError(f"evaluator 'naswot': {e}") from None
+    else:
+        if eparams:
+            raise ConfigError(
+                f"evaluator 'tabular' takes no evaluator_params (got {sorted(eparams)}); use "
+                "signal, fidelity and noise_sigma"
+            )
+        evaluator = TabularEvaluator(
+            b.name,
+            b.dataset,
+            signal=s.signal or b.signal,
+            fidelity=b.fidelity,
+            space=space,
+            noise_sigma=b.noise_sigma,
+            noise_seed=b.noise_seed,
+        )
     ss = np.random.SeedSequence([spec.root_seed, spec.seed])
     strategy = strategies.create(s.name, space, seed=ss, **s.params)
     if s.budget.train_s is not None and not evaluator.records_train_time:
@@ -348,7 +383,15 @@ def build_run(spec: RunSpec) -> tuple[Any, Any, Budget, Any]:
         )
     final = None
     if evaluator.is_proxy:
-        final = TabularEvaluator(b.name, b.dataset, signal="val_acc", space=space)
+        final = TabularEvaluator(
+            b.name,
+            b.dataset,
+            signal="val_acc",
+            fidelity=b.fidelity,
+            space=space,
+            noise_sigma=b.noise_sigma,
+            noise_seed=b.noise_seed,
+        )
     return strategy, evaluator, s.budget, final
 
 
