@@ -31,9 +31,31 @@ def load_manifests(root: str | Path) -> pd.DataFrame:
                 "distinct": m["n_distinct"],
                 "queries": m["n_queries"],
                 "report_label": m["evaluator"].get("report_label", "test"),
+                "report_metric": m["evaluator"].get("report_metric", "test"),
+                "path": str(mf.parent),
             }
         )
-    return pd.DataFrame(rows)
+    df = pd.DataFrame(rows)
+    if not df.empty:
+        _fill_validation_only(df)
+    return df
+
+
+def _fill_validation_only(df: pd.DataFrame) -> None:
+    """NB101 reports validation (no test shipped): take the incumbent's ``val`` from its trials.
+
+    The manifest's ``final_incumbent_test`` is NaN there; reading two columns of those runs'
+    Parquet files keeps the summary meaningful without loading everything.
+    """
+    sel = df["report_metric"].astype(str).str.startswith("val") & df["final_test"].isna()
+    for i in df.index[sel]:
+        path = Path(str(df.at[i, "path"])) / "trials.parquet"
+        t = pd.read_parquet(path, columns=["step", "val", "incumbent_step"])
+        inc = int(t["incumbent_step"].iloc[-1]) if len(t) else -1
+        if inc >= 0:
+            val = t.set_index("step")["val"]
+            df.at[i, "final_test"] = float(val.loc[inc])
+            df.at[i, "best_test_seen"] = float(t["val"].max())
 
 
 def bootstrap_ci(

@@ -75,6 +75,10 @@ def test_nb101_report_says_validation(tmp_path):
     assert "VALIDATION" in text and "Validation only" in text
     final = pd.read_csv(tmp_path / "rep" / "tables" / "final.csv")
     assert final["mean"].notna().all()  # filled from the incumbent's validation accuracy
+    from analysis.summary import summarize_experiment
+
+    summary = summarize_experiment(root)
+    assert "VALIDATION" in summary and "nan" not in summary
 
 
 def test_nash_report_cli(small_root, tmp_path, capsys):
