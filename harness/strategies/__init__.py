@@ -89,3 +89,47 @@ __all__ = [
 from harness.strategies.zero_cost import NaswotSearch  # noqa: E402
 
 STRATEGIES.add("naswot_search", NaswotSearch, "NASWOT: score N random cells, recommend the best", {"n_samples": 100})  # fmt: skip  # noqa: E501
+
+# -- surrogate-assisted strategies (issue 4) ---------------------------------------------------
+from harness.strategies.nas_ea_fa import NASEAFA  # noqa: E402
+from harness.strategies.neural_predictor import NeuralPredictor  # noqa: E402
+
+_STUDY_FA = {"population_size": 100, "k": 30, "h": 20, "n_generations": 10, "n_rounds": 10}
+_PAN_YAO = {"surrogate": "xgb", "variant": "pan_yao", "n_rounds": None}  # budget ends the run
+STRATEGIES.add(
+    "nas_ea_fa_v2_thesis",
+    NASEAFA,
+    "NAS-EA-FA V2 as in the reference study: P=100, K=30, H=20, G=10, T=10, XGBoost, repeats",
+    {**_STUDY_FA, "surrogate": "xgb", "variant": "thesis"},
+)
+STRATEGIES.add(
+    "nas_ea_fa_v2_thesis_gcn",
+    NASEAFA,
+    "NAS-EA-FA V2, reference study settings with the GCN surrogate",
+    {**_STUDY_FA, "surrogate": "gcn", "variant": "thesis"},
+)
+STRATEGIES.add(
+    "nas_ea_fa_v2_pan_yao_nb201",
+    NASEAFA,
+    "NAS-EA-FA V2 as Pan & Yao on NB201: P=10, K=3, H=2, G=10, XGBoost, skips known cells",
+    {"population_size": 10, "k": 3, "h": 2, "n_generations": 10, **_PAN_YAO},
+)
+STRATEGIES.add(
+    "nas_ea_fa_v2_nb101",
+    NASEAFA,
+    "NAS-EA-FA V2 as Pan & Yao on NB101: P=100, K=30, H=20, G=10, XGBoost, skips known cells",
+    {"population_size": 100, "k": 30, "h": 20, "n_generations": 10, **_PAN_YAO},
+)
+STRATEGIES.add(
+    "neural_predictor",
+    NeuralPredictor,
+    "Neural Predictor (Wen et al. 2020), NB101 setting: N=172 random cells, GCN, top K=100",
+    {"n_train": 172, "k": 100, "n_candidates": 10_000, "surrogate": "gcn"},
+)
+STRATEGIES.add(
+    "neural_predictor_nb201",
+    NeuralPredictor,
+    "Neural Predictor on NB201: N=50 random cells, GCN, top K=50 of the whole space",
+    {"n_train": 50, "k": 50, "n_candidates": 15_625, "surrogate": "gcn"},
+)
+__all__ += ["NASEAFA", "NeuralPredictor"]
