@@ -54,6 +54,7 @@ _BENCH_KEYS = {
     "noise_seed",
 }
 _STRAT_KEYS = {
+    "max_seeds",
     "signal",
     "evaluator",
     "evaluator_params",
@@ -128,6 +129,8 @@ class StrategySpec:
     signal: str | None = None
     evaluator: str | None = None
     evaluator_params: dict[str, Any] | None = None
+    #: run only the first ``max_seeds`` seeds (for settings too costly for every seed)
+    max_seeds: int | None = None
 
 
 @dataclass(frozen=True)
@@ -144,6 +147,7 @@ class RunSpec:
 
     def resolved(self) -> dict[str, Any]:
         d = asdict(self)
+        d["strategy"].pop("max_seeds")  # which seeds run is not part of a run's identity
         d["format_version"] = FORMAT_VERSION
         return d
 
@@ -167,7 +171,7 @@ class Experiment:
             RunSpec(self.name, b, s, seed, self.root_seed)
             for b in self.benchmarks
             for s in self.strategies
-            for seed in self.seeds
+            for seed in self.seeds[: s.max_seeds]
         ]
 
 
@@ -183,6 +187,14 @@ def _seeds(raw: Any) -> tuple[int, ...]:
     raise ConfigError(
         f"seeds must be a count (e.g. 30) or a list of non-negative ints, got {raw!r}"
     )
+
+
+def _max_seeds(where: str, raw: Any) -> int | None:
+    if raw is None:
+        return None
+    if isinstance(raw, bool) or not isinstance(raw, int) or raw < 1:
+        raise ConfigError(f"{where} max_seeds must be a positive integer, got {raw!r}")
+    return raw
 
 
 def parse_experiment(raw: Mapping[str, Any], *, source: str = "") -> Experiment:
@@ -248,6 +260,7 @@ def parse_experiment(raw: Mapping[str, Any], *, source: str = "") -> Experiment:
                 signal=s.get("signal"),
                 evaluator=s.get("evaluator"),
                 evaluator_params=s.get("evaluator_params"),
+                max_seeds=_max_seeds(where, s.get("max_seeds")),
             )
         )
     for kind, labels in (

@@ -150,3 +150,21 @@ def test_unwritable_output_directory(tmp_path):
 def test_shipped_experiments_parse():
     for p in sorted(Path(__file__).resolve().parents[2].glob("experiments/*.toml")):
         assert load_experiment(p).runs()
+
+
+def test_max_seeds_limits_a_costly_strategy_without_changing_run_identity(tmp_path):
+    cfg = {
+        **BASE,
+        "strategy": [{"name": "aging_evolution"}, {"name": "random_search", "max_seeds": 1}],
+    }
+    exp = parse_experiment(cfg)
+    assert len(exp.runs()) == 3 + 1
+    run_experiment(exp, tmp_path, workers=1, progress=False)
+    more = parse_experiment(
+        {
+            **cfg,
+            "strategy": [{"name": "aging_evolution"}, {"name": "random_search", "max_seeds": 2}],
+        }
+    )
+    run_experiment(more, tmp_path, workers=1, progress=False)  # resumes: no config clash
+    assert len(list(tmp_path.rglob("run.json"))) == 5
