@@ -447,8 +447,9 @@ class NB101Space(SearchSpace[NB101Cell]):
 
     # -- validity and keys ----------------------------------------------------------------------
     def is_valid(self, arch: Any) -> bool:
+        """True for a cell (validated at construction) or a valid ``(matrix, ops)`` pair."""
         if isinstance(arch, NB101Cell):
-            return True  # validated at construction
+            return True
         if isinstance(arch, tuple) and len(arch) == 2:
             return _validation_error(arch[0], arch[1]) is None
         return False

@@ -41,6 +41,7 @@ import multiprocessing
 import os
 import sys
 import time
+import zipfile
 from collections.abc import Iterable, Sequence
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
@@ -324,11 +325,13 @@ def default_workers() -> int:
     return max(1, min(8, cpus))
 
 
-def enumerate_space(workers: int | None = None, verbose: bool = False) -> dict[str, np.ndarray]:
+def enumerate_space(
+    workers: int | None = None, verbose: bool = False, batch: int = 4000
+) -> dict[str, np.ndarray]:
     """Every NB101 cell up to isomorphism with its official hash (arrays sorted by hash).
 
-    The hashing of the 7- and 6-vertex classes is split over ``workers`` processes (default
-    :func:`default_workers`); the result does not depend on the number of workers.
+    The hashing runs in batches of ``batch`` classes over ``workers`` processes (default
+    :func:`default_workers`); the result does not depend on either.
     """
     workers = default_workers() if workers is None else max(1, workers)
     t0 = time.perf_counter()
@@ -336,10 +339,12 @@ def enumerate_space(workers: int | None = None, verbose: bool = False) -> dict[s
     n_keys = sum(len(m) for m, _ in classes.values())
     if verbose:
         print(f"{n_keys} classes in {time.perf_counter() - t0:.1f} s", file=sys.stderr)
+    # Batches of a few thousand classes: cross-cell sharing of vertex states is mostly within
+    # neighbouring keys (same matrix), and small arrays stay in cache (measured 53 us/cell at
+    # 2,000 cells a batch vs 96 us/cell in one batch of all 359,082 7-vertex classes).
     jobs: list[tuple[int, slice]] = []
     for n, (mats, _) in classes.items():
-        parts = 2 * workers if len(mats) > 20_000 and workers > 1 else 1
-        bounds = np.linspace(0, len(mats), parts + 1).astype(int)
+        bounds = [*range(0, len(mats), batch), len(mats)]
         jobs += [(n, slice(lo, hi)) for lo, hi in itertools.pairwise(bounds)]
     if workers > 1:
         methods = multiprocessing.get_all_start_methods()
@@ -449,8 +454,8 @@ def _load(path: Path) -> NB101Table | None:
                 num_vertices=z["num_vertices"],
                 ops=z["ops"],
             )
-    except (OSError, KeyError, ValueError):
-        return None
+    except (OSError, KeyError, ValueError, EOFError, zipfile.BadZipFile):
+        return None  # missing, truncated or foreign: the caller rebuilds
 
 
 @functools.lru_cache(maxsize=1)

@@ -501,3 +501,13 @@ def test_unique_rows_is_exact():
     urows, inv = nb101_enum._unique_rows(rows, np.random.default_rng(0))
     np.testing.assert_array_equal(urows[inv], rows)
     assert len(urows) == len(np.unique(rows, axis=0)) == 125
+
+
+def test_unreadable_cache_file_is_treated_as_missing(tmp_path):
+    bad = tmp_path / "nb101_space.npz"
+    bad.write_bytes(b"not a zip file")
+    assert nb101_enum._load(bad) is None
+    assert nb101_enum._load(tmp_path / "absent.npz") is None
+    small = nb101_enum.load_nb101_30k_specs()
+    nb101_enum._save(bad, small.arrays())
+    assert len(nb101_enum._load(bad)) == 30_001
