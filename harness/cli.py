@@ -245,6 +245,64 @@ def _cmd_list(args: argparse.Namespace) -> int:
     return 0
 
 
+def _cmd_reproduce(args: argparse.Namespace) -> int:
+    import os
+    import platform
+    import time
+    from pathlib import Path
+
+    import numpy as np
+
+    from harness.benchmarks import nb201 as t201
+    from harness.runner.experiment import run_experiments
+    from harness.suites import load_suite, run_priority
+
+    exps = load_suite(args.suite, quick=args.quick, seeds=args.seeds)
+    out = Path(args.out or f"reports/{args.suite}")
+    n = sum(len(e.runs()) for e in exps)
+    print(
+        f"reproduce {args.suite}{' --quick' if args.quick else ''}: {len(exps)} experiments, "
+        f"{n} runs -> {out}",
+        file=sys.stderr,
+    )
+    executed = 0
+
+    def done(spec: object, manifest: object) -> None:
+        nonlocal executed
+        executed += 1
+
+    t0 = time.perf_counter()
+    roots = run_experiments(
+        exps,
+        out / "runs",
+        workers=args.workers,
+        progress=not args.no_progress,
+        on_done=done,
+        priority=run_priority,
+    )
+    search_s = time.perf_counter() - t0
+    from analysis.suite_report import write_suite_report
+
+    batch = Path(__file__).resolve().parent / "zc_data" / "nb201_naswot_batch_sizes.csv"
+    report = write_suite_report(
+        args.suite,
+        roots,
+        out,
+        quick=args.quick,
+        timing={
+            "machine": f"{platform.machine()}, {os.cpu_count()} cores",
+            "workers": args.workers or os.cpu_count(),
+            "runs_total": n,
+            "runs_executed": executed,
+            "search_s": search_s,
+        },
+        space_test_mean=float(np.nanmean(t201.load().column("cifar10", "test_acc@200"))),
+        batch_table=batch if batch.exists() else None,
+    )
+    print(f"report: {report}")
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     p = _Parser(
         prog="nash",
@@ -292,6 +350,17 @@ def build_parser() -> argparse.ArgumentParser:
     )
     rp.add_argument("--seed", type=int, default=0, help="bootstrap seed (default 0)")
     rp.set_defaults(func=_cmd_report)
+
+    rp = sub.add_parser(
+        "reproduce", help="run a reproduction suite and write its report (resumable)"
+    )
+    rp.add_argument("suite", help="acceleration")
+    rp.add_argument("--quick", action="store_true", help="a first look: few seeds, minutes")
+    rp.add_argument("--seeds", type=int, default=None, help="override every seed count")
+    rp.add_argument("--workers", type=int, default=None, help="processes (default: all cores)")
+    rp.add_argument("--out", default=None, help="report directory (default reports/<suite>)")
+    rp.add_argument("--no-progress", action="store_true", help="no progress bar")
+    rp.set_defaults(func=_cmd_reproduce)
 
     ls = sub.add_parser("list", help="list benchmarks, datasets, strategies, spaces")
     ls.add_argument(

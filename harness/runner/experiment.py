@@ -26,7 +26,7 @@ import subprocess
 import tempfile
 import time
 import tomllib
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from concurrent.futures import ProcessPoolExecutor, as_completed
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
@@ -547,15 +547,8 @@ def check_writable(path: Path) -> None:
         raise NashError(f"output directory {path} is not writable: {e.strerror or e}") from None
 
 
-def run_experiment(
-    exp: Experiment,
-    out_dir: str | Path = "reports/runs",
-    *,
-    workers: int | None = None,
-    progress: bool = True,
-    on_done: Callable[[RunSpec, dict[str, Any]], None] | None = None,
-) -> Path:
-    """Run every (benchmark, strategy, seed) of ``exp`` not already finished; return its dir."""
+def _prepare(exp: Experiment, out_dir: str | Path) -> tuple[Path, list[RunSpec], int]:
+    """Check the output, clean killed runs' leftovers, write experiment.json; list todo runs."""
     root = Path(out_dir) / exp.name
     check_writable(root)
     _clean_leftovers(root)
@@ -579,18 +572,46 @@ def run_experiment(
             default=str,
         )
     )
+    return root, todo, len(runs)
+
+
+def run_experiments(
+    exps: Sequence[Experiment],
+    out_dir: str | Path = "reports/runs",
+    *,
+    workers: int | None = None,
+    progress: bool = True,
+    on_done: Callable[[RunSpec, dict[str, Any]], None] | None = None,
+    priority: Callable[[RunSpec], float] | None = None,
+) -> list[Path]:
+    """Run the unfinished runs of several experiments in one process pool.
+
+    ``priority`` (larger first) orders submission, e.g. expected run time, so that long runs
+    start early and the pool stays busy to the end. Order never changes results: each run's
+    random streams depend only on its own (root_seed, seed).
+    """
+    roots: list[Path] = []
+    todo: list[tuple[RunSpec, Path]] = []
+    total = 0
+    for exp in exps:
+        root, t, n = _prepare(exp, out_dir)
+        roots.append(root)
+        todo += [(spec, root) for spec in t]
+        total += n
+    if priority is not None:
+        todo.sort(key=lambda sr: -priority(sr[0]))
     workers = workers or os.cpu_count() or 1
-    bar = _progress(len(runs), len(runs) - len(todo), progress)
+    bar = _progress(total, total - len(todo), progress)
     try:
         if workers == 1 or len(todo) <= 1:
-            for spec in todo:
+            for spec, root in todo:
                 m = execute_run(spec, str(root))
                 bar.update(1)
                 if on_done:
                     on_done(spec, m)
         else:
             with ProcessPoolExecutor(max_workers=workers) as pool:
-                futs = {pool.submit(execute_run, spec, str(root)): spec for spec in todo}
+                futs = {pool.submit(execute_run, spec, str(root)): spec for spec, root in todo}
                 for fut in as_completed(futs):
                     m = fut.result()
                     bar.update(1)
@@ -598,7 +619,19 @@ def run_experiment(
                         on_done(futs[fut], m)
     finally:
         bar.close()
-    return root
+    return roots
+
+
+def run_experiment(
+    exp: Experiment,
+    out_dir: str | Path = "reports/runs",
+    *,
+    workers: int | None = None,
+    progress: bool = True,
+    on_done: Callable[[RunSpec, dict[str, Any]], None] | None = None,
+) -> Path:
+    """Run every (benchmark, strategy, seed) of ``exp`` not already finished; return its dir."""
+    return run_experiments([exp], out_dir, workers=workers, progress=progress, on_done=on_done)[0]
 
 
 class _NoBar:

@@ -1,0 +1,299 @@
+"""The reference study's five conclusions, tested on this harness's runs.
+
+Dervisi's study ("Evaluating Acceleration Techniques for Candidate Evaluation in Genetic Neural
+Architecture Search") concluded:
+
+(a) NAS-EA-FA V2 narrows the search space (a bias from how its surrogate's training data is
+    chosen);
+(b) the NASWOT score guides the search to high-performing architectures but cannot tell them
+    apart from somewhat worse ones;
+(c) a larger NASWOT batch does not always help;
+(d) the simple GA and NAS-EA-FA V2 find architectures whose validation accuracies belong to
+    different distributions, whatever the fitness;
+(e) NAS-EA-FA V2 with validation-accuracy fitness is the best choice for accelerating the search.
+
+Each function below turns one conclusion into a test with a stated statistic and returns
+:class:`Verdict` rows (one per setting: encoding x noise model x benchmark), so the report can say
+for each setting whether this run supports the conclusion. Thresholds: two-sided tests at
+alpha = 0.05; "supported" always names the statistic and its value.
+"""
+
+from __future__ import annotations
+
+import itertools
+import math
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+from scipy import stats as ss
+
+from analysis import stats as S
+from analysis.load import RunSet
+
+ALPHA = 0.05
+GA, FA, FA_GCN = "ga_val", "nasea_xgb_val", "nasea_gcn_val"
+GA_NW, FA_NW = "ga_naswot", "nasea_xgb_naswot"
+
+
+@dataclass(frozen=True)
+class Verdict:
+    conclusion: str
+    setting: str
+    supported: str  # "yes" / "no" / "partly" / "n/a"
+    statistic: str
+
+    def row(self) -> dict[str, str]:
+        return {
+            "conclusion": self.conclusion,
+            "setting": self.setting,
+            "supported": self.supported,
+            "statistic": self.statistic,
+        }
+
+
+def answers(rs: RunSet) -> pd.DataFrame:
+    """Per run: the chosen cell's seed-mean validation and test accuracy and its search signal.
+
+    The chosen cell is the final-phase evaluation when there is one (a zero-cost search paying
+    for the accuracy of its best-scoring cell), else the incumbent (best signal so far).
+    """
+    t = rs.trials
+    rows = []
+    for run_id, g in t.groupby("run_id", sort=False):
+        fin = g[g["phase"] == "final"] if "phase" in g else g.iloc[0:0]
+        if len(fin):
+            r = fin.iloc[-1]
+        else:
+            last = g.iloc[-1]
+            inc = g[g["step"] == last["incumbent_step"]]
+            r = inc.iloc[0] if len(inc) else last
+        rows.append({"run_id": run_id, "answer_val": r["val"], "answer_test": r["test"]})
+    a = pd.DataFrame(rows)
+    return rs.runs.merge(a, on="run_id", how="left")
+
+
+def _setting_runs(df: pd.DataFrame, setting: str, label: str) -> pd.DataFrame:
+    return df[(df["setting"] == setting) & (df["strategy_label"] == label)]
+
+
+def _p(p: float) -> str:
+    return "p < 0.001" if p < 0.001 else f"p = {p:.3f}"
+
+
+def distinct_within(rs: RunSet, n_queries: int) -> pd.DataFrame:
+    """Distinct cells (isomorphism classes) evaluated within the first ``n_queries`` queries."""
+    t = rs.trials[rs.trials["cum_queries"] <= n_queries]
+    d = t.groupby("run_id")["cum_distinct"].max().rename("distinct")
+    return rs.runs.merge(d.reset_index(), on="run_id", how="left")
+
+
+def conclusion_a(rs: RunSet) -> list[Verdict]:
+    """(a): fewer distinct cells within NAS-EA-FA's budget than the GA explores in as many."""
+    out = []
+    for setting in rs.settings:
+        fa = rs.runs[(rs.runs["setting"] == setting) & (rs.runs["strategy_label"] == FA)]
+        if (
+            fa.empty
+            or not (rs.runs["setting"].eq(setting) & rs.runs["strategy_label"].eq(GA)).any()
+        ):
+            continue
+        n = int(fa["n_queries"].median())
+        d = distinct_within(rs, n)
+        x = _setting_runs(d, setting, FA)["distinct"].to_numpy(float)
+        y = _setting_runs(d, setting, GA)["distinct"].to_numpy(float)
+        c = S.compare_pair(x, y)
+        yes = c["p_mwu"] < ALPHA and np.median(x) < np.median(y)
+        out.append(
+            Verdict(
+                "a",
+                setting,
+                "yes" if yes else "no",
+                f"distinct cells in the first {n} queries: NAS-EA-FA median {np.median(x):.0f} "
+                f"vs GA {np.median(y):.0f} (MWU {_p(c['p_mwu'])}, A12 = {c['A12']:.2f})",
+            )
+        )
+    return out
+
+
+def conclusion_b(rs: RunSet, ans: pd.DataFrame, space_test_mean: float) -> list[Verdict]:
+    """(b): NASWOT-driven GA visits good cells, but its answer lags the best cell it visited.
+
+    Guides: the mean test accuracy of the distinct cells the NASWOT GA evaluated exceeds the
+    space's mean. Cannot tell apart: the gap between the best visited cell's test accuracy and
+    the answer's is larger than the validation-driven GA's (Wilcoxon paired by seed).
+    """
+    out = []
+    t = rs.trials
+    for setting in rs.settings:
+        nw = _setting_runs(ans, setting, GA_NW)
+        va = _setting_runs(ans, setting, GA)
+        if nw.empty or va.empty:
+            continue
+        visited = t[t["run_id"].isin(nw["run_id"]) & (t["repeat"] == False)]  # noqa: E712
+        mean_visited = float(visited["test"].mean())
+        gap_nw = (nw["best_test_seen"] - nw["answer_test"]).to_numpy(float)
+        gap_va = (va["best_test_seen"] - va["answer_test"]).to_numpy(float)
+        c = S.compare_pair(
+            gap_nw, gap_va, x_seeds=nw["seed"].to_numpy(), y_seeds=va["seed"].to_numpy()
+        )
+        p = c["p_wilcoxon"] if math.isfinite(c["p_wilcoxon"]) else c["p_mwu"]
+        guides = mean_visited > space_test_mean
+        apart = p < ALPHA and np.median(gap_nw) > np.median(gap_va)
+        verdict = "yes" if guides and apart else ("partly" if guides or apart else "no")
+        out.append(
+            Verdict(
+                "b",
+                setting,
+                verdict,
+                f"visited cells' mean test {mean_visited:.2f} vs space mean "
+                f"{space_test_mean:.2f}; best-visited minus answer test: NASWOT GA median "
+                f"{np.median(gap_nw):.2f} vs validation GA {np.median(gap_va):.2f} (Wilcoxon "
+                f"{_p(p)})",
+            )
+        )
+    return out
+
+
+def conclusion_c(batch_table: Path | None) -> list[Verdict]:
+    """(c): Spearman(NASWOT score, validation accuracy) by batch size on a fixed cell subset.
+
+    "Does not always help" is supported when a larger batch does not give a higher correlation
+    for every step up in batch size (bootstrap CIs of the correlation shown).
+    """
+    if batch_table is None or not batch_table.exists():
+        return [Verdict("c", "nb201 cifar10", "n/a", "no per-batch-size score table found")]
+    df = pd.read_csv(batch_table)
+    sizes = sorted(int(c.split("_")[-1]) for c in df.columns if c.startswith("score_b"))
+    rhos, parts = [], []
+    rng = np.random.default_rng(0)
+    for b in sizes:
+        s = df[f"score_b{b}"].to_numpy(float)
+        v = df["val_acc"].to_numpy(float)
+        ok = np.isfinite(s) & np.isfinite(v)
+        rho = float(ss.spearmanr(s[ok], v[ok]).statistic)
+        boots = []
+        idx = np.flatnonzero(ok)
+        for _ in range(1000):
+            j = rng.choice(idx, size=idx.size, replace=True)
+            boots.append(ss.spearmanr(s[j], v[j]).statistic)
+        lo, hi = np.nanquantile(boots, [0.025, 0.975])
+        rhos.append(rho)
+        parts.append(f"batch {b}: rho = {rho:.3f} [{lo:.3f}, {hi:.3f}]")
+    monotone = all(b > a for a, b in itertools.pairwise(rhos))
+    return [
+        Verdict(
+            "c",
+            f"nb201 cifar10, {len(df)} cells",
+            "no" if monotone else "yes",
+            "; ".join(parts),
+        )
+    ]
+
+
+def conclusion_d(ans: pd.DataFrame) -> list[Verdict]:
+    """(d): GA vs NAS-EA-FA answers' validation accuracy, per fitness: KS and MWU, Holm."""
+    out = []
+    for setting in sorted(ans["setting"].unique()):
+        tests = []
+        for ga, fa, fit in ((GA, FA, "validation"), (GA_NW, FA_NW, "NASWOT")):
+            x = _setting_runs(ans, setting, ga)["answer_val"].to_numpy(float)
+            y = _setting_runs(ans, setting, fa)["answer_val"].to_numpy(float)
+            if x.size < 2 or y.size < 2:
+                continue
+            c = S.compare_pair(x, y)
+            tests.append((fit, c, np.median(x), np.median(y)))
+        if not tests:
+            continue
+        p_adj = S.holm([c["p_ks"] for _, c, _, _ in tests])
+        parts, diff = [], []
+        for (fit, c, mx, my), p in zip(tests, p_adj, strict=True):
+            diff.append(p < ALPHA)
+            parts.append(
+                f"{fit} fitness: GA median {mx:.2f} vs NAS-EA-FA {my:.2f}, KS D = "
+                f"{c['KS_D']:.2f} (Holm {_p(p)})"
+            )
+        verdict = "yes" if all(diff) else ("partly" if any(diff) else "no")
+        out.append(Verdict("d", setting, verdict, "; ".join(parts)))
+    return out
+
+
+def conclusion_e(rs: RunSet, ans: pd.DataFrame) -> list[Verdict]:
+    """(e): NAS-EA-FA V2 (validation) against the GA and the other accelerated variants.
+
+    Acceleration: queries (the study's accounting) and distinct cells the GA needs before its
+    incumbent's validation signal reaches the lower quartile of NAS-EA-FA's final signals, over
+    what NAS-EA-FA needs (medians over runs).
+    Best choice: its answers' test accuracy is not significantly below any other accelerated
+    variant's (MWU, Holm) and it needs fewer evaluations than the GA.
+    """
+    out = []
+    for setting in rs.settings:
+        fa = _setting_runs(ans, setting, FA)
+        ga = _setting_runs(ans, setting, GA)
+        if fa.empty or ga.empty:
+            continue
+        # a value 75 % of NAS-EA-FA's runs reach, so its median time to it is defined
+        target = float(np.quantile(fa["final_signal"], 0.25))
+        sub = RunSet(
+            runs=rs.runs[rs.runs["setting"] == setting],
+            trials=rs.trials[rs.trials["setting"] == setting],
+            problems=[],
+        )
+        parts = []
+        faster = []
+        for x in ("cum_queries", "cum_distinct"):
+            e = S.evals_to_target(sub, target, metric="incumbent_signal", x=x)
+            ge = e[e["strategy_label"] == GA]["evals"].to_numpy(float)
+            fe = e[e["strategy_label"] == FA]["evals"].to_numpy(float)
+            reached = float(np.isfinite(ge).mean())
+            ga_med = float(np.median(ge)) if reached >= 0.5 else math.inf
+            fa_med = float(np.median(fe))
+            ratio = ga_med / fa_med if fa_med > 0 else math.nan
+            faster.append(ratio > 1)
+            name = "queries" if x == "cum_queries" else "distinct cells"
+            parts.append(
+                f"{name}: GA needs {ga_med:.0f} vs NAS-EA-FA {fa_med:.0f} to reach signal "
+                f"{target:.2f} ({ratio:.1f}x; GA reached it in {reached:.0%} of runs)"
+            )
+        others = [GA, FA_GCN, GA_NW, FA_NW]
+        worse = []
+        pvals, comps = [], []
+        for o in others:
+            y = _setting_runs(ans, setting, o)["answer_test"].to_numpy(float)
+            if y.size < 2:
+                continue
+            c = S.compare_pair(fa["answer_test"].to_numpy(float), y)
+            pvals.append(c["p_mwu"])
+            comps.append((o, c, float(np.median(y))))
+        if pvals:
+            for (o, _c, my), p in zip(comps, S.holm(pvals), strict=True):
+                if p < ALPHA and np.median(fa["answer_test"]) < my:
+                    worse.append(o)
+                parts.append(
+                    f"test vs {o}: {np.median(fa['answer_test']):.2f} vs {my:.2f} (Holm {_p(p)})"
+                )
+        if all(faster) and not worse:
+            verdict = "yes"
+        elif any(faster) or not worse:
+            verdict = "partly"
+        else:
+            verdict = "no"
+        if worse:
+            parts.append(f"significantly worse than: {', '.join(worse)}")
+        out.append(Verdict("e", setting, verdict, "; ".join(parts)))
+    return out
+
+
+def all_conclusions(
+    rs: RunSet, *, space_test_mean: float, batch_table: Path | None
+) -> pd.DataFrame:
+    ans = answers(rs)
+    rows: list[Verdict] = []
+    rows += conclusion_a(rs)
+    rows += conclusion_b(rs, ans, space_test_mean)
+    rows += conclusion_c(batch_table)
+    rows += conclusion_d(ans)
+    rows += conclusion_e(rs, ans)
+    return pd.DataFrame([v.row() for v in rows])

@@ -1,0 +1,172 @@
+"""The report of a reproduction suite: per-experiment reports plus the study's conclusions.
+
+``reports/<suite>/report.md`` holds the overview (final results of every setting and strategy,
+under both cost accountings), the verdict on each of the reference study's conclusions with the
+statistic behind it, the run times, and links to one full report per experiment
+(``experiments/<name>/report.md``, built by :func:`analysis.report.build_report`).
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from collections.abc import Mapping, Sequence
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from analysis import conclusions as C
+from analysis import load as L
+from analysis import plots as P
+from analysis.report import build_report, to_markdown
+
+COLUMNS = [
+    "phase",
+    "arch_key",
+    "val",
+    "test",
+    "repeat",
+    "signal",
+    "status",
+    "step",
+    "cum_distinct",
+    "cum_queries",
+    "cum_evals",
+    "incumbent_signal",
+    "incumbent_step",
+    "incumbent_test",
+]
+
+CAVEATS = [
+    "NB201 search signals are seed means; the one-seed noise model (signal + N(0, 0.34^2), "
+    "3 training seeds per cell) is an approximation of the study's one-random-seed queries, "
+    "estimated from the shipped data (DESIGN.md section 3), not a real per-seed table.",
+    "NASWOT fitness reads the NAS-Bench-Suite-Zero `nwot` column (computed on CIFAR-10 images); "
+    "it covers the 9,445 NB201 cells without a cut-off branch, the others have no score and "
+    "count as failed evaluations (ranked last).",
+    "A NASWOT-driven run pays one training for the cell it picks (the final evaluation); its "
+    "scoring cost is counted separately (`charged_proxy`).",
+    "NB101 results are VALIDATION accuracy (the shipped NB101 data has no test accuracy) on the "
+    "real 30,001-cell pool, a closed candidate pool (7 % of the space); the surrogate-completed "
+    "NB101 space is not implemented yet.",
+    "Distinct cells are counted by isomorphism class (NB201: NATS-Bench unique string; NB101: "
+    "official hash), so they are lower than counts of distinct arch strings.",
+]
+
+
+def _answers_table(rs: L.RunSet) -> pd.DataFrame:
+    ans = C.answers(rs)
+    rows = []
+    for (setting, strat), g in ans.groupby(["setting", "strategy_label"], sort=True):
+        test = g["answer_test"].to_numpy(float)
+        val = g["answer_val"].to_numpy(float)
+        metric = test if np.isfinite(test).any() else val
+        sd = float(np.nanstd(metric, ddof=1)) if len(g) > 1 else math.nan
+        rows.append(
+            {
+                "setting": setting,
+                "strategy": strat,
+                "runs": len(g),
+                "reported (mean ± std)": f"{np.nanmean(metric):.2f} ± {sd:.2f}",
+                "answer val (median)": f"{np.nanmedian(val):.2f}",
+                "best seen (mean)": f"{np.nanmean(g['best_test_seen']):.2f}",
+                "queries (median)": f"{np.median(g['n_queries']):.0f}",
+                "charged (median)": f"{np.median(g['n_evaluations']):.0f}",
+                "distinct (median)": f"{np.median(g['n_distinct']):.0f}",
+                "seconds/run (median)": f"{np.median(g['elapsed_s']):.1f}",
+            }
+        )
+    return pd.DataFrame(rows)
+
+
+def write_suite_report(
+    suite: str,
+    roots: Sequence[Path],
+    out_dir: str | Path,
+    *,
+    quick: bool,
+    timing: Mapping[str, Any],
+    space_test_mean: float,
+    batch_table: Path | None,
+) -> Path:
+    import time
+
+    t0 = time.perf_counter()
+    out = Path(out_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    lines: list[str] = []
+    sub_reports = []
+    for root in roots:
+        target = out / "experiments" / root.name
+        try:
+            build_report(root, target, zero_cost_demo=False)
+            sub_reports.append(f"- [{root.name}](experiments/{root.name}/report.md)")
+        except Exception as e:  # one failing experiment report must not lose the others
+            sub_reports.append(f"- {root.name}: report failed: {e}")
+    rs = L.load_runs(list(roots), columns=COLUMNS)
+    table = _answers_table(rs)
+    verdicts = C.all_conclusions(rs, space_test_mean=space_test_mean, batch_table=batch_table)
+    figs = []
+    for setting in rs.settings:
+        if not setting.startswith(("acc_nb201_study:", "acc_nb201_native:")):
+            continue
+        sub = C.answers(rs)
+        sub = sub[sub["setting"] == setting].rename(columns={"answer_test": "final_test_answer"})
+        sub = sub.assign(final_test=sub["final_test_answer"])
+        fig = P.plot_final_distributions(sub, value="final_test", kind="box")
+        fig.suptitle(f"{setting}: test accuracy of the chosen cell", fontsize=8)
+        stem = out / "figures" / f"final_{setting.replace(':', '_')}"
+        P.save(fig, stem)
+        figs.append(f"![{setting}](figures/{stem.name}.png)")
+    now = datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC")
+    timing = {**timing, "report_s": time.perf_counter() - t0}
+    mode = "--quick (few seeds, costliest settings capped)" if quick else "full"
+    lines += [
+        f"# Reproduction: {suite}",
+        "",
+        f"Generated {now} by `nash reproduce {suite}` ({mode}). Every number is recomputed "
+        "from the run files under `runs/`; each experiment has its own full report (tables as "
+        "Markdown/CSV/LaTeX, anytime curves, distributions, pairwise tests, ranks, speed-ups):",
+        "",
+        *sub_reports,
+        "",
+        "## The reference study's conclusions, tested",
+        "",
+        "One row per conclusion and setting (`experiment:benchmark`); `yes` means this run "
+        "supports the conclusion by the stated statistic (two-sided tests, alpha = 0.05, Holm "
+        "where several tests form one verdict).",
+        "",
+        to_markdown(verdicts) if len(verdicts) else "(no verdicts: not enough runs)",
+        "",
+        "## Final results",
+        "",
+        "The chosen cell is the incumbent (best search signal) or, for NASWOT-driven runs, the "
+        "best-scoring cell after its one paid training. `reported` is the 200-epoch test "
+        "accuracy on NB201 and the 108-epoch VALIDATION accuracy on NB101; `queries` is the "
+        "study's accounting (every query charged), `distinct` counts distinct cells trained.",
+        "",
+        to_markdown(table),
+        "",
+        *figs,
+        "",
+        "## Caveats",
+        "",
+        *[f"- {c}" for c in CAVEATS],
+        "",
+        "## Run time",
+        "",
+        f"Machine: {timing.get('machine', '?')}; workers: {timing.get('workers')}; "
+        f"runs executed now: {timing.get('runs_executed')} of {timing.get('runs_total')} "
+        f"(the rest were already finished); search wall time {timing.get('search_s', 0):.0f} s, "
+        f"report {timing.get('report_s', 0):.0f} s.",
+        "",
+    ]
+    path = out / "report.md"
+    path.write_text("\n".join(lines))
+    (out / "timing.json").write_text(json.dumps(dict(timing), indent=1, default=str))
+    verdicts.to_csv(out / "conclusions.csv", index=False)
+    table.to_csv(out / "final_results.csv", index=False)
+    return path

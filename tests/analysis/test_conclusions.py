@@ -1,0 +1,122 @@
+"""The reference study's conclusions computed on real (small) runs."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from analysis import conclusions as C
+from analysis.load import load_runs
+from analysis.suite_report import COLUMNS, write_suite_report
+from harness.benchmarks import nb201 as t201
+from harness.errors import UnknownName
+from harness.runner.experiment import parse_experiment, run_experiments
+from harness.suites import SUITES, load_suite
+
+SMALL_FA = {"population_size": 20, "k": 6, "h": 4, "n_generations": 2, "n_rounds": 5}
+SMALL_GA = {"population_size": 20, "n_generations": 10}
+
+
+@pytest.fixture(scope="module")
+def runs(tmp_path_factory):
+    out = tmp_path_factory.mktemp("acc")
+    exp = parse_experiment(
+        {
+            "name": "acc_nb201_native",
+            "seeds": 6,
+            "count_repeats": True,
+            "budget": {"evaluations": 20000},
+            "benchmark": [
+                {
+                    "name": "nb201",
+                    "label": "nb201-cifar10-200",
+                    "dataset": "cifar10",
+                    "space": "nb201",
+                    "space_params": {"mutation": "per_edge"},
+                }
+            ],
+            "strategy": [
+                {"name": "genetic_study", "label": "ga_val", "params": SMALL_GA},
+                {
+                    "name": "genetic_study",
+                    "label": "ga_naswot",
+                    "params": SMALL_GA,
+                    "signal": "zc_nwot",
+                },
+                {"name": "nas_ea_fa_v2_thesis", "label": "nasea_xgb_val", "params": SMALL_FA},
+                {
+                    "name": "nas_ea_fa_v2_thesis",
+                    "label": "nasea_xgb_naswot",
+                    "params": SMALL_FA,
+                    "signal": "zc_nwot",
+                },
+            ],
+        }
+    )
+    roots = run_experiments([exp], out, workers=1, progress=False)
+    return out, roots
+
+
+def test_verdicts_name_their_statistics(runs):
+    out, roots = runs
+    rs = load_runs(roots, columns=COLUMNS)
+    mean = float(np.nanmean(t201.load().column("cifar10", "test_acc@200")))
+    df = C.all_conclusions(rs, space_test_mean=mean, batch_table=None)
+    assert set(df["conclusion"]) == {"a", "b", "c", "d", "e"}
+    assert set(df["supported"]) <= {"yes", "no", "partly", "n/a"}
+    a = df[df["conclusion"] == "a"].iloc[0]
+    assert "MWU" in a["statistic"] and "distinct cells in the first 50 queries" in a["statistic"]
+    d = df[df["conclusion"] == "d"].iloc[0]
+    assert "KS D" in d["statistic"] and "NASWOT fitness" in d["statistic"]
+    assert df[df["conclusion"] == "c"].iloc[0]["supported"] == "n/a"
+
+
+def test_answers_pick_the_paid_final_cell_for_naswot_runs(runs):
+    _, roots = runs
+    rs = load_runs(roots, columns=COLUMNS)
+    ans = C.answers(rs)
+    nw = ans[ans["strategy_label"] == "ga_naswot"]
+    tab = t201.load()
+    for _, r in nw.iterrows():
+        # the answer is a trained cell: its validation accuracy is a real table value
+        assert 10 < r["answer_val"] <= tab.optimum("cifar10", "val_acc@200")[0]
+    ga = ans[ans["strategy_label"] == "ga_val"]
+    assert (ga["answer_val"] == ga["final_signal"]).all()  # seed-mean signal: val is the signal
+
+
+def test_suite_report_is_written(runs, tmp_path):
+    _, roots = runs
+    report = write_suite_report(
+        "acceleration",
+        roots,
+        tmp_path,
+        quick=True,
+        timing={
+            "machine": "test",
+            "workers": 1,
+            "runs_total": 24,
+            "runs_executed": 24,
+            "search_s": 1.0,
+        },
+        space_test_mean=87.0,
+        batch_table=None,
+    )
+    text = report.read_text()
+    assert "The reference study's conclusions, tested" in text
+    assert "VALIDATION" in text  # the NB101 caveat is always stated
+    assert (tmp_path / "experiments" / "acc_nb201_native" / "report.md").exists()
+    assert (tmp_path / "conclusions.csv").exists()
+
+
+def test_quick_suite_shrinks_but_keeps_run_identities():
+    full = {e.name: e for e in load_suite("acceleration")}
+    quick = load_suite("acceleration", quick=True)
+    assert {e.name for e in quick} < set(full)
+    for e in quick:
+        f = full[e.name]
+        assert len(e.runs()) < len(f.runs())
+        fh = {r.config_hash() for r in f.runs()}
+        assert {r.config_hash() for r in e.runs()} <= fh  # quick runs are full runs' first seeds
+    assert "acceleration" in SUITES
+    with pytest.raises(UnknownName, match="acceleration"):
+        load_suite("accelerate")
