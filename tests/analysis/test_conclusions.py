@@ -58,7 +58,7 @@ def runs(tmp_path_factory):
 
 
 def test_verdicts_name_their_statistics(runs):
-    out, roots = runs
+    _, roots = runs
     rs = load_runs(roots, columns=COLUMNS)
     mean = float(np.nanmean(t201.load().column("cifar10", "test_acc@200")))
     df = C.all_conclusions(rs, space_test_mean=mean, batch_table=None)
