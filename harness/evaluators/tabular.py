@@ -43,6 +43,10 @@ class TabularEvaluator(Evaluator):
             benchmark's cells); default: the benchmark's native space.
         noise_sigma: standard deviation of the optional one-seed noise model (points).
         noise_seed: seed of the noise model.
+        proxy_dataset: read a zero-cost signal from another dataset's column, e.g. cifar10's
+            NASWOT scores to search cifar100 (the NASWOT paper scores every dataset with its own
+            images; only CIFAR-10 images and cifar10 scores are complete here): the search is
+            labelled "scores computed on <proxy_dataset> images".
     """
 
     def __init__(
@@ -55,6 +59,7 @@ class TabularEvaluator(Evaluator):
         space: SearchSpace[Any] | None = None,
         noise_sigma: float = 0.0,
         noise_seed: int = 0,
+        proxy_dataset: str | None = None,
     ) -> None:
         if benchmark not in BENCHMARKS:
             raise unknown("tabular benchmark", benchmark, BENCHMARKS)
@@ -62,6 +67,7 @@ class TabularEvaluator(Evaluator):
             raise ConfigError(f"noise_sigma must be a finite number >= 0, got {noise_sigma}")
         self.benchmark, self.dataset, self.signal = benchmark, dataset, signal
         self.noise_sigma, self.noise_seed = float(noise_sigma), int(noise_seed)
+        self.proxy_dataset = proxy_dataset
         self.query_log: list[tuple[str, int | None, int]] = []
         self._cache: dict[tuple[Hashable, int | None, int], EvalResult] = {}
         if benchmark == "nb201":
@@ -85,8 +91,16 @@ class TabularEvaluator(Evaluator):
             self.default_fidelity = fidelity or (200 if self.dataset == "cifar10" else 12)
             self._check_fidelity(self.default_fidelity)
         else:
-            self._t201.check_search_signal(self.dataset, self.signal)
-            self.is_proxy = self._t201.role(self.dataset, self.signal) == "proxy"
+            src = self.proxy_dataset or self.dataset
+            if src not in tables.DATASETS:
+                raise unknown("NB201 proxy dataset", src, tables.DATASETS)
+            self._t201.check_search_signal(src, self.signal)
+            self.is_proxy = self._t201.role(src, self.signal) == "proxy"
+            if self.proxy_dataset and not self.is_proxy:
+                raise NashError(
+                    "proxy_dataset only applies to zero-cost signals; validation signals come "
+                    "from the searched dataset"
+                )
             self.default_fidelity = None
         self._index_of = nb201.index_of
 
@@ -158,7 +172,11 @@ class TabularEvaluator(Evaluator):
         if self.benchmark == "nb201":
             idx = int(key)  # type: ignore[call-overload]
             metric = self._nb201_signal_metric(f)
-            val = self._t201.value(self.dataset, metric, idx)
+            val = self._t201.value(
+                (self.proxy_dataset or self.dataset) if self.is_proxy else self.dataset,
+                metric,
+                idx,
+            )
             test = self._t201.value(self.dataset, self.report_metric, idx)
             train_s = math.nan
             if self.is_proxy:
@@ -210,4 +228,5 @@ class TabularEvaluator(Evaluator):
             if self.noise_sigma
             else "none (seed-mean signal)",
             "space": self.space.name,
+            "proxy_scores_from": (self.proxy_dataset or self.dataset) if self.is_proxy else None,
         }

@@ -41,6 +41,7 @@ from harness.runner.loop import Budget, run_search
 FORMAT_VERSION = 1
 EVALUATORS = ("tabular", "naswot")
 _BENCH_KEYS = {
+    "proxy_dataset",
     "evaluator",
     "evaluator_params",
     "name",
@@ -113,6 +114,7 @@ class BenchmarkSpec:
     noise_seed: int = 0
     evaluator: str = "tabular"
     evaluator_params: dict[str, Any] = field(default_factory=dict)
+    proxy_dataset: str | None = None
 
 
 @dataclass(frozen=True)
@@ -236,6 +238,7 @@ def parse_experiment(raw: Mapping[str, Any], *, source: str = "") -> Experiment:
                 noise_seed=int(b.get("noise_seed", 0)),
                 evaluator=str(b.get("evaluator", "tabular")),
                 evaluator_params=dict(b.get("evaluator_params", {})),
+                proxy_dataset=b.get("proxy_dataset"),
             )
         )
     sspecs = []
@@ -386,6 +389,7 @@ def build_run(spec: RunSpec) -> tuple[Any, Any, Budget, Any]:
             space=space,
             noise_sigma=b.noise_sigma,
             noise_seed=b.noise_seed,
+            proxy_dataset=b.proxy_dataset,
         )
     ss = np.random.SeedSequence([spec.root_seed, spec.seed])
     strategy = strategies.create(s.name, space, seed=ss, **s.params)

@@ -82,3 +82,13 @@ def test_noise_model_is_seeded_and_has_the_documented_spread(tables):
         devs.append(r.signal - r.val)
     assert abs(np.std(devs) - 0.34) < 0.03
     assert ev.evaluate(a).val == pytest.approx(91.606667)  # the recorded value stays the mean
+
+
+def test_proxy_scores_from_another_dataset_are_labelled(tables):
+    ev = TabularEvaluator("nb201", "cifar100", signal="zc_nwot", proxy_dataset="cifar10")
+    r = ev.evaluate(nb201.arch_of_index(6111))
+    assert r.signal == pytest.approx(tables.value("cifar10", "zc_nwot", 6111))
+    assert r.test == pytest.approx(tables.value("cifar100", "test_acc@200", 6111))
+    assert ev.describe()["proxy_scores_from"] == "cifar10"
+    with pytest.raises(NashError, match="only applies to zero-cost"):
+        TabularEvaluator("nb201", "cifar100", fidelity=12, proxy_dataset="cifar10")
