@@ -88,6 +88,11 @@ class TabularEvaluator(Evaluator):
         self.report_metric = "test_acc@200"
         self.report_label = "200-epoch test accuracy (seed mean)"
         if self.signal == "val_acc":
+            if self.proxy_dataset:
+                raise NashError(
+                    "proxy_dataset only applies to zero-cost signals; validation signals come "
+                    "from the searched dataset"
+                )
             self.default_fidelity = fidelity or (200 if self.dataset == "cifar10" else 12)
             self._check_fidelity(self.default_fidelity)
         else:
