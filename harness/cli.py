@@ -281,6 +281,18 @@ def _cmd_reproduce(args: argparse.Namespace) -> int:
         priority=run_priority,
     )
     search_s = time.perf_counter() - t0
+    timing = {
+        "machine": f"{platform.machine()}, {os.cpu_count()} cores",
+        "workers": args.workers or os.cpu_count(),
+        "runs_total": n,
+        "runs_executed": executed,
+        "search_s": search_s,
+    }
+    if args.suite == "baselines":
+        from analysis.baselines import write_baselines_report
+
+        print(f"report: {write_baselines_report(roots, out, timing)}")
+        return 0
     from analysis.suite_report import write_suite_report
 
     batch = Path(__file__).resolve().parent / "zc_data" / "nb201_naswot_batch_sizes.csv"
@@ -289,13 +301,7 @@ def _cmd_reproduce(args: argparse.Namespace) -> int:
         roots,
         out,
         quick=args.quick,
-        timing={
-            "machine": f"{platform.machine()}, {os.cpu_count()} cores",
-            "workers": args.workers or os.cpu_count(),
-            "runs_total": n,
-            "runs_executed": executed,
-            "search_s": search_s,
-        },
+        timing=timing,
         space_test_mean=float(np.nanmean(t201.load().column("cifar10", "test_acc@200"))),
         batch_table=batch if batch.exists() else None,
     )
@@ -354,7 +360,7 @@ def build_parser() -> argparse.ArgumentParser:
     rp = sub.add_parser(
         "reproduce", help="run a reproduction suite and write its report (resumable)"
     )
-    rp.add_argument("suite", help="acceleration")
+    rp.add_argument("suite", help="acceleration | baselines")
     rp.add_argument("--quick", action="store_true", help="a first look: few seeds, minutes")
     rp.add_argument("--seeds", type=int, default=None, help="override every seed count")
     rp.add_argument("--workers", type=int, default=None, help="processes (default: all cores)")

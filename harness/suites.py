@@ -45,6 +45,11 @@ SUITES: dict[str, tuple[SuiteItem, ...]] = {
             "acceleration/nb101_baselines.toml", quick_seeds=2, quick_caps={"neural_predictor": 1}
         ),
     ),
+    "baselines": (
+        SuiteItem("baselines/nb201_table5.toml", quick_seeds=30),
+        SuiteItem("baselines/naswot.toml", quick_seeds=30),
+        SuiteItem("baselines/nb101_150.toml", quick_seeds=10, quick_caps={"gcn_predictor": 3}),
+    ),
 }
 
 #: rough seconds per run on the 2-core reference machine (used only to order submission)
@@ -55,6 +60,7 @@ _COST_HINT = {
     "ga_val": 3.0,
     "ga_naswot": 3.0,
     "neural_predictor": 5.0,
+    "gcn_predictor": 10.0,
 }
 
 
