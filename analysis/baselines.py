@@ -111,9 +111,18 @@ def baseline_table(dirs: Sequence[Path]) -> tuple[pd.DataFrame, pd.DataFrame]:
             x = sel["answer_test"].to_numpy(float)
             x = x[np.isfinite(x)]
             if x.size == 0:
-                rows.append({"source": source, "method": method, "dataset": ds,
-                             "published": f"{pm:.2f} ± {psd:.2f}", "ours": "no runs",
-                             "runs": 0, "verdict": "not run", "setting differences": why})  # fmt: skip
+                rows.append(
+                    {
+                        "source": source,
+                        "method": method,
+                        "dataset": ds,
+                        "published": f"{pm:.2f} ± {psd:.2f}",
+                        "ours": "no runs",
+                        "runs": 0,
+                        "verdict": "not run",
+                        "setting differences": why,
+                    }
+                )
                 continue
             m, sd = float(x.mean()), float(x.std(ddof=1)) if x.size > 1 else math.nan
             ok = abs(m - pm) <= psd
@@ -147,8 +156,8 @@ def baseline_table(dirs: Sequence[Path]) -> tuple[pd.DataFrame, pd.DataFrame]:
     nb_df = pd.DataFrame(nb_rows)
     if len(means) >= 2:
         ours = [-means[s] for s in NB101_ORDER if s in means]  # lower is better, like error
-        pub = [NB101_ERRORS[s] for s in NB101_ORDER if s in means]
-        tau = float(ss.kendalltau(ours, pub).statistic)
+        errs = [NB101_ERRORS[s] for s in NB101_ORDER if s in means]
+        tau = float(ss.kendalltau(ours, errs).statistic)
         nb_df.attrs["tau"] = tau
     return pd.DataFrame(rows), nb_df
 
