@@ -213,6 +213,7 @@ class NASEAFA(Strategy):
         self._y_train: list[float] = []
         self._d_train: list[np.ndarray] = []
         self._evaluated: set[str] = set()  # canonical keys (pan_yao skips these)
+        self._class_cache: dict[tuple[str, str], list[Any]] = {}
         self._finished = False
         self._empty_rounds = 0
         self._pending: tuple[Hashable, str] | None = None
@@ -288,7 +289,10 @@ class NASEAFA(Strategy):
                 return [self._encode(arch, kind)]
             return [np.asarray(v, dtype=np.float32) for v in self.space.isomorphic_encodings(arch)]  # type: ignore[attr-defined]
         if self.augment == "class":
-            members = _nb201_classes()[self.space.canonical(arch)]
+            ck = (self.space.canonical(arch), kind)
+            if ck in self._class_cache:  # repeats and common classes (up to 275 cells)
+                return list(self._class_cache[ck])
+            members = _nb201_classes()[ck[0]]
             out: list[Any] = []
             seen: set[bytes] = set()
             for m in members:
@@ -301,7 +305,8 @@ class NASEAFA(Strategy):
                 if key not in seen:
                     seen.add(key)
                     out.append(e)
-            return out
+            self._class_cache[ck] = out
+            return list(out)
         return [self._encode(arch, kind)]
 
     # -- the round's state machine -----------------------------------------------------------
