@@ -110,17 +110,30 @@ def write_suite_report(
     table = _answers_table(rs)
     verdicts = C.all_conclusions(rs, space_test_mean=space_test_mean, batch_table=batch_table)
     figs = []
-    for setting in rs.settings:
-        if not setting.startswith(("acc_nb201_study:", "acc_nb201_native:")):
-            continue
-        sub = C.answers(rs)
-        sub = sub[sub["setting"] == setting].rename(columns={"answer_test": "final_test_answer"})
-        sub = sub.assign(final_test=sub["final_test_answer"])
-        fig = P.plot_final_distributions(sub, value="final_test", kind="box")
-        fig.suptitle(f"{setting}: test accuracy of the chosen cell", fontsize=8)
-        stem = out / "figures" / f"final_{setting.replace(':', '_')}"
-        P.save(fig, stem)
-        figs.append(f"![{setting}](figures/{stem.name}.png)")
+    panels = {
+        "acc_nb201_study:nb201-cifar10-200": "study genome (seed-mean signal)",
+        "acc_nb201_native:nb201-cifar10-200": "native genome (seed-mean signal)",
+        "acc_nb201_study_noise:nb201-cifar10-200": "study genome (one-seed noise)",
+        "acc_nb201_native_noise:nb201-cifar10-200": "native genome (one-seed noise)",
+    }
+    ans = C.answers(rs)
+    sub = ans[ans["setting"].isin(panels)].copy()
+    if len(sub):
+        order = {k: i for i, k in enumerate(panels)}
+        sub = sub.sort_values("setting", key=lambda c: c.map(order), kind="stable")
+        sub["setting"] = sub["setting"].map(panels)
+        sub["final_test"] = sub["answer_test"]
+        fig = P.plot_final_distributions(
+            sub,
+            value="final_test",
+            kind="box",
+            height=2.4,
+            value_label="test acc. of chosen cell (%)",
+        )
+        P.save(fig, out / "figures" / "final_nb201_cifar10")
+        figs.append(
+            "![Test accuracy of the chosen cell, NB201 cifar10](figures/final_nb201_cifar10.png)"
+        )
     now = datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC")
     timing = {**timing, "report_s": time.perf_counter() - t0}
     mode = "--quick (few seeds, costliest settings capped)" if quick else "full"
