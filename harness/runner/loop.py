@@ -52,6 +52,18 @@ class Budget:
                 "or queries"
             )
 
+    def reached(self, tally: _Tally) -> str | None:
+        """The name of the first limit reached, or None."""
+        if self.evaluations is not None and tally.evals >= self.evaluations:
+            return "evaluations"
+        if self.distinct is not None and len(tally.distinct) >= self.distinct:
+            return "distinct"
+        if self.train_s is not None and tally.train_s >= self.train_s:
+            return "train_s"
+        if self.wall_s is not None and tally.wall_s >= self.wall_s:
+            return "wall_s"
+        return None
+
     def default_query_cap(self) -> int:
         base = self.evaluations or self.distinct or 10_000
         return self.queries or int(max(100 * base, 100_000))
@@ -107,6 +119,78 @@ class RunResult:
         return self.trials[-1] if self.trials else None
 
 
+class _Tally:
+    """Cumulative costs and the incumbent of one run; turns each evaluation into a Trial."""
+
+    def __init__(self, space: Any, clock: Callable[[], float]) -> None:
+        self.space, self.clock, self.t0 = space, clock, clock()
+        self.trials: list[Trial] = []
+        self.distinct: set[str] = set()
+        self.evals = 0
+        self.train_s = 0.0
+        self.measured_s = 0.0
+        self.wall_s = 0.0
+        self.inc_signal, self.inc_test, self.inc_step = -math.inf, math.nan, -1
+
+    def record(
+        self,
+        arch: Hashable,
+        key: str,
+        res: EvalResult,
+        *,
+        eval_seed: int,
+        repeat: bool,
+        charge: bool,
+        phase: str = "search",
+    ) -> Trial:
+        step = len(self.trials)
+        c_full = res.cost.n_full if charge else 0
+        c_proxy = res.cost.n_proxy if charge else 0
+        train_s = res.cost.train_s if charge else 0.0
+        measured_s = res.cost.measured_s if charge else 0.0
+        self.evals += c_full
+        if math.isfinite(train_s):
+            self.train_s += train_s
+        self.measured_s += measured_s
+        if phase == "search":
+            self.distinct.add(key)
+            if res.ok and res.signal > self.inc_signal:
+                self.inc_signal, self.inc_test, self.inc_step = res.signal, res.test, step
+        self.wall_s = self.clock() - self.t0
+        trial = Trial(
+            step=step,
+            arch=self.space.to_str(arch),
+            cell=self.space.cell_str(arch),
+            arch_key=key,
+            signal=res.signal,
+            val=res.val,
+            test=res.test,
+            fidelity=res.fidelity,
+            eval_seed=eval_seed,
+            repeat=repeat,
+            charged_full=c_full,
+            charged_proxy=c_proxy,
+            train_s=train_s,
+            measured_s=measured_s,
+            cum_evals=self.evals,
+            cum_queries=step + 1,
+            cum_distinct=len(self.distinct),
+            cum_train_s=self.train_s,
+            cum_measured_s=self.measured_s,
+            wall_s=self.wall_s,
+            status=res.status,
+            reason=res.reason,
+            incumbent_signal=self.inc_signal,
+            # the final phase reports the trained answer's own test accuracy
+            incumbent_test=res.test if phase == "final" else self.inc_test,
+            incumbent_step=self.inc_step,
+            phase=phase,
+            extras=dict(res.extras),
+        )
+        self.trials.append(trial)
+        return trial
+
+
 def _check_budget(budget: Budget, evaluator: Evaluator) -> None:
     if budget.train_s is not None and not evaluator.records_train_time:
         raise ConfigError(
@@ -148,16 +232,9 @@ def run_search(
     rng = np.random.default_rng(np.random.SeedSequence([seed, 0x5EED]))
     space = strategy.space
     cache: dict[tuple[str, int | None, int], EvalResult] = {}
-    distinct: set[str] = set()
-    trials: list[Trial] = []
-    cum_evals = 0
-    cum_train_s = 0.0
-    cum_measured_s = 0.0
-    inc_signal, inc_test, inc_step = -math.inf, math.nan, -1
-    max_queries = budget.default_query_cap()
-    t0 = clock()
+    tally = _Tally(space, clock)
     stopped_by = "queries"
-    for step in range(max_queries):
+    for _ in range(budget.default_query_cap()):
         if strategy.finished:
             stopped_by = "strategy finished"
             break
@@ -167,7 +244,6 @@ def run_search(
         qseed = int(rng.integers(query_seeds)) if query_seeds > 1 else 0
         ck = (key, f, qseed)
         hit = cache.get(ck)
-        repeat = hit is not None
         if hit is None:
             try:
                 res = evaluator.evaluate(arch, fidelity=f, seed=qseed)
@@ -180,98 +256,26 @@ def run_search(
             cache[ck] = res
         else:
             res = hit
-        charge = (not repeat) or count_repeats
-        c_full = res.cost.n_full if charge else 0
-        c_proxy = res.cost.n_proxy if charge else 0
-        train_s = res.cost.train_s if charge else 0.0
-        measured_s = res.cost.measured_s if charge else 0.0
-        cum_evals += c_full
-        if math.isfinite(train_s):
-            cum_train_s += train_s
-        cum_measured_s += measured_s
-        distinct.add(key)
-        if res.ok and res.signal > inc_signal:
-            inc_signal, inc_test, inc_step = res.signal, res.test, step
-        trial = Trial(
-            step=step,
-            arch=space.to_str(arch),
-            cell=space.cell_str(arch),
-            arch_key=key,
-            signal=res.signal,
-            val=res.val,
-            test=res.test,
-            fidelity=res.fidelity,
+        trial = tally.record(
+            arch,
+            key,
+            res,
             eval_seed=qseed,
-            repeat=repeat,
-            charged_full=c_full,
-            charged_proxy=c_proxy,
-            train_s=train_s,
-            measured_s=measured_s,
-            cum_evals=cum_evals,
-            cum_queries=step + 1,
-            cum_distinct=len(distinct),
-            cum_train_s=cum_train_s,
-            cum_measured_s=cum_measured_s,
-            wall_s=clock() - t0,
-            status=res.status,
-            reason=res.reason,
-            incumbent_signal=inc_signal,
-            incumbent_test=inc_test,
-            incumbent_step=inc_step,
-            extras=dict(res.extras),
+            repeat=hit is not None,
+            charge=hit is None or count_repeats,
         )
-        trials.append(trial)
         if on_trial is not None:
             on_trial(trial)
         strategy.tell(Observation(arch=arch, signal=res.signal, fidelity=res.fidelity, ok=res.ok))
-        if budget.evaluations is not None and cum_evals >= budget.evaluations:
-            stopped_by = "evaluations"
-            break
-        if budget.distinct is not None and len(distinct) >= budget.distinct:
-            stopped_by = "distinct"
-            break
-        if budget.train_s is not None and cum_train_s >= budget.train_s:
-            stopped_by = "train_s"
-            break
-        if budget.wall_s is not None and trial.wall_s >= budget.wall_s:
-            stopped_by = "wall_s"
+        stop = budget.reached(tally)
+        if stop:
+            stopped_by = stop
             break
     rec = strategy.recommend()
     if final_evaluator is not None and rec is not None:
         res = final_evaluator.evaluate(rec)
-        cum_evals += res.cost.n_full
-        if math.isfinite(res.cost.train_s):
-            cum_train_s += res.cost.train_s
-        cum_measured_s += res.cost.measured_s
-        trials.append(
-            Trial(
-                step=len(trials),
-                arch=space.to_str(rec),
-                cell=space.cell_str(rec),
-                arch_key=space.canonical(rec),
-                signal=res.signal,
-                val=res.val,
-                test=res.test,
-                fidelity=res.fidelity,
-                eval_seed=0,
-                repeat=False,
-                charged_full=res.cost.n_full,
-                charged_proxy=res.cost.n_proxy,
-                train_s=res.cost.train_s,
-                measured_s=res.cost.measured_s,
-                cum_evals=cum_evals,
-                cum_queries=len(trials) + 1,
-                cum_distinct=len(distinct),
-                cum_train_s=cum_train_s,
-                cum_measured_s=cum_measured_s,
-                wall_s=clock() - t0,
-                status=res.status,
-                reason=res.reason,
-                incumbent_signal=inc_signal,
-                incumbent_test=res.test,
-                incumbent_step=inc_step,
-                phase="final",
-                extras=dict(res.extras),
-            )
+        tally.record(
+            rec, space.canonical(rec), res, eval_seed=0, repeat=False, charge=True, phase="final"
         )
+    trials = tally.trials
     return RunResult(trials=trials, stopped_by=stopped_by, recommendation=rec)

@@ -31,7 +31,7 @@ from typing import Any
 import numpy as np
 
 from harness.errors import DataError
-from harness.paths import atomic_path, cache_dir, sha256_file
+from harness.paths import cache_dir
 
 TABLE = "table.parquet"
 MANIFEST = "manifest.json"
@@ -50,12 +50,8 @@ def official_root() -> Path:
 
 
 # ---------------------------------------------------------------------------------------------
-# Source checksums (memoised: the official files are GBs; hashing them on every call would
-# dominate)
-
-
-def _memo_path() -> Path:
-    return official_root() / "source_sha256_memo.json"
+# Source checksums (memoised by the registry's checksum memo: the official files are GBs;
+# hashing them on every call would dominate)
 
 
 def _dir_files(path: Path) -> list[Path]:
@@ -63,47 +59,22 @@ def _dir_files(path: Path) -> list[Path]:
     return sorted(p for p in path.iterdir() if p.is_file() and not p.name.startswith("."))
 
 
-def _stat_signature(path: Path) -> str:
-    if path.is_dir():
-        h = hashlib.sha256()
-        for p in _dir_files(path):
-            st = p.stat()
-            h.update(f"{p.name}|{st.st_size}|{st.st_mtime_ns}\n".encode())
-        return f"dir|{path.resolve()}|{h.hexdigest()}"
-    st = path.stat()
-    return f"file|{path.resolve()}|{st.st_size}|{st.st_mtime_ns}"
-
-
 def source_sha256(path: Path) -> str:
     """sha256 of a source file, or of a source directory as a tree.
 
     A directory's sha256 is that of the lines ``name NUL sha256(file) LF`` over its non-hidden
     regular files in name order (not recursive): it changes when any file is added, removed,
-    renamed or modified. Memoised by (path, sizes, mtimes) in the cache.
+    renamed or modified. Each file's checksum is memoised by (path, size, mtime)
+    (:func:`harness.benchmarks.registry.file_sha256`).
     """
-    key = _stat_signature(path)
-    try:
-        memo = json.loads(_memo_path().read_text())
-        if not isinstance(memo, dict):
-            memo = {}
-    except (OSError, ValueError):
-        memo = {}
-    if key in memo:
-        return str(memo[key])
-    if path.is_dir():
-        h = hashlib.sha256()
-        for p in _dir_files(path):
-            h.update(f"{p.name}\0{sha256_file(p)}\n".encode())
-        digest = h.hexdigest()
-    else:
-        digest = sha256_file(path)
-    memo[key] = digest
-    try:
-        with atomic_path(_memo_path()) as tmp:
-            tmp.write_text(json.dumps(memo, indent=0, sort_keys=True))
-    except OSError:
-        pass  # a read-only cache only costs speed
-    return digest
+    from harness.benchmarks.registry import file_sha256
+
+    if not path.is_dir():
+        return file_sha256(path)
+    h = hashlib.sha256()
+    for p in _dir_files(path):
+        h.update(f"{p.name}\0{file_sha256(p)}\n".encode())
+    return h.hexdigest()
 
 
 # ---------------------------------------------------------------------------------------------
