@@ -115,6 +115,10 @@ def _cmd_data(args: argparse.Namespace) -> int:
         print("converters for official downloads:")
         for name, note in converters.STATUS.items():
             print(f"  {name:<28} {note}")
+        from harness.benchmarks import fetch
+
+        print("converters from the public originals (`nash data fetch`):")
+        print("\n".join(fetch.status_lines()))
         if bad and verify:
             print(f"{bad} file(s) missing or corrupted", file=sys.stderr)
             return 2
@@ -124,6 +128,14 @@ def _cmd_data(args: argparse.Namespace) -> int:
 
         path = converters.convert(args.kind, args.source)
         print(f"converted {args.source} -> {path}")
+        return 0
+    if args.action == "fetch":
+        from harness.benchmarks import fetch
+
+        fetch.fetch(
+            args.names, args.dest, base_url=args.base_url, convert=not args.no_convert,
+            connect_timeout=args.timeout,
+        )  # fmt: skip
         return 0
     if args.action == "summary":
         return _summary()
@@ -333,6 +345,16 @@ def build_parser() -> argparse.ArgumentParser:
     c = dsub.add_parser("convert", help="convert an official download into the harness cache")
     c.add_argument("kind", help="nats-tss | nb201-pth | nb101-tfrecord")
     c.add_argument("source", help="path to the official file or directory")
+    fe = dsub.add_parser("fetch", help="download, verify and convert data from public sources")
+    fe.add_argument(
+        "names", nargs="*", help="data sets or official files (default: all data sets)"
+    )
+    fe.add_argument("--dest", default=None, help="data directory (default: first writable of "
+                    "$NASH_DATA_DIR, ./benchmarks_data)")  # fmt: skip
+    fe.add_argument("--base-url", default=None, help="mirror laid out as <base>/<host>/<path> "
+                    "(default: $NASH_FETCH_BASE_URL, else the public URLs)")  # fmt: skip
+    fe.add_argument("--no-convert", action="store_true", help="official files: download only")
+    fe.add_argument("--timeout", type=float, default=5.0, help="connect timeout, s (default 5)")
     d.set_defaults(func=_cmd_data)
 
     s = sub.add_parser("summary", help="verify the shipped data and print the best cells")

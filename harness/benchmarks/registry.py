@@ -26,6 +26,24 @@ _REGISTRY_FILE = Path(__file__).with_name("registry.toml")
 class DataFile:
     path: str
     sha256: str
+    #: public originals (``nash data fetch``); empty when no public source is recorded
+    url: tuple[str, ...] = ()
+    original_sha256: tuple[str, ...] = ()
+    original_format: str = ""
+    member: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class OfficialFile:
+    """An official full benchmark file: no published checksum (recorded on first download)."""
+
+    name: str
+    description: str
+    url: str
+    file: str
+    converter: str
+    licence: str
+    manual: bool
 
 
 @dataclass(frozen=True, slots=True)
@@ -46,10 +64,76 @@ def datasets() -> dict[str, DataSet]:
             description=d["description"],
             source=d["source"],
             licence=d["licence"],
-            files=tuple(DataFile(f["path"], f["sha256"]) for f in d["files"]),
+            files=tuple(_data_file(f) for f in d["files"]),
         )
         for name, d in raw.items()
     }
+
+
+def _as_tuple(v: object) -> tuple[str, ...]:
+    if v is None:
+        return ()
+    if isinstance(v, str):
+        return (v,)
+    return tuple(str(x) for x in v)  # type: ignore[attr-defined]
+
+
+def _data_file(f: dict[str, object]) -> DataFile:
+    return DataFile(
+        str(f["path"]),
+        str(f["sha256"]),
+        url=_as_tuple(f.get("url")),
+        original_sha256=_as_tuple(f.get("original_sha256")),
+        original_format=str(f.get("original_format", "")),
+        member=str(f.get("member", "")),
+    )
+
+
+@functools.cache
+def official() -> dict[str, OfficialFile]:
+    """The official full files (``[official.*]`` in registry.toml)."""
+    raw = tomllib.loads(_REGISTRY_FILE.read_text()).get("official", {})
+    return {
+        name: OfficialFile(
+            name=name,
+            description=d["description"],
+            url=d["url"],
+            file=d["file"],
+            converter=d["converter"],
+            licence=d["licence"],
+            manual=bool(d.get("manual", False)),
+        )
+        for name, d in raw.items()
+    }
+
+
+#: Written by ``nash data fetch`` at the root of a data directory: for each file converted from
+#: its public original whose bytes differ from the mirror's, the original's verified sha256.
+PROVENANCE_FILE = ".nash-provenance.json"
+
+
+def accepted_conversion(path: Path, entry: DataFile, got_sha256: str) -> bool:
+    """Whether ``path`` (sha256 ``got_sha256``) is a recorded conversion of the pinned original.
+
+    Converting a real original cannot always reproduce the mirror's exact bytes (float
+    formatting), so such a file is accepted when the data directory's provenance record says it
+    was converted from originals with exactly the pinned sha256s, and the file still has the
+    sha256 recorded at conversion time.
+    """
+    if not entry.original_sha256:
+        return False
+    root = path
+    for _ in Path(entry.path).parts:
+        root = root.parent
+    try:
+        rec = json.loads((root / PROVENANCE_FILE).read_text()).get(entry.path)
+    except (OSError, ValueError, AttributeError):
+        return False
+    return (
+        isinstance(rec, dict)
+        and rec.get("sha256") == got_sha256
+        and list(rec.get("original_sha256", [])) == list(entry.original_sha256)
+    )
 
 
 def get(name: str) -> DataSet:
@@ -124,7 +208,7 @@ def locate(dataset: str, relpath: str, *, verify: bool = True) -> Path:
         )
     if verify:
         got = file_sha256(path)
-        if got != entry.sha256:
+        if got != entry.sha256 and not accepted_conversion(path, entry, got):
             raise DataError(
                 f"data file {path} is corrupted or a different version: sha256 {got}, expected "
                 f"{entry.sha256}. Replace it with the original (source: {get(dataset).source})"
@@ -158,7 +242,8 @@ def status(verify: bool = False) -> list[FileStatus]:
             p = find(f.path)
             ok = None
             if p is not None and verify:
-                ok = sha256_file(p) == f.sha256
+                got = sha256_file(p)
+                ok = got == f.sha256 or accepted_conversion(p, f, got)
             out.append(FileStatus(ds.name, f.path, p, ok))
     return out
 
