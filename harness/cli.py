@@ -321,6 +321,48 @@ def _cmd_reproduce(args: argparse.Namespace) -> int:
     return 0
 
 
+def _cmd_score(args: argparse.Namespace) -> int:
+    """``nash score nb201 --proxy naswot``: a thin, resumable wrapper of compute_nb201_table."""
+    from pathlib import Path
+
+    from harness.errors import unknown
+    from harness.evaluators.zero_cost import PROXIES, compute_nb201_table
+
+    if args.benchmark != "nb201":
+        raise unknown("score-table benchmark", args.benchmark, ["nb201"])
+    if args.proxy not in PROXIES:
+        raise unknown(
+            "score-table proxy (other proxies: python -m harness.evaluators.proxies)",
+            args.proxy,
+            PROXIES,
+        )
+    if args.threads < 1:
+        raise NashError(f"--threads must be >= 1, got {args.threads}")
+    if args.limit is not None and args.limit < 0:
+        raise NashError(f"--limit must be >= 0, got {args.limit}")
+    t = compute_nb201_table(
+        images=args.images,
+        batch_size=args.batch_size,
+        seed=args.seed,
+        num_threads=args.threads,
+        scope=args.scope,
+        limit=args.limit,
+        max_seconds=args.max_seconds,
+        path=Path(args.out) if args.out else None,
+        progress=not args.no_progress,
+    )
+    print(f"{t.path}: {len(t.rows)} cells, {t.meta.get('n_classes')} classes")
+    return 0
+
+
+def _cmd_zc_report(args: argparse.Namespace) -> int:
+    from analysis.zero_cost_report import write_zero_cost_report
+
+    path = write_zero_cost_report(args.out, runs=args.runs, seed=args.seed)
+    print(f"report written to {path}")
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     p = _Parser(
         prog="nash",
@@ -389,6 +431,26 @@ def build_parser() -> argparse.ArgumentParser:
     rp.add_argument("--out", default=None, help="report directory (default reports/<suite>)")
     rp.add_argument("--no-progress", action="store_true", help="no progress bar")
     rp.set_defaults(func=_cmd_reproduce)
+
+    sc = sub.add_parser("score", help="compute a zero-cost score table (resumable, cached)")
+    sc.add_argument("benchmark", help="nb201")
+    sc.add_argument("--proxy", default="naswot", help="naswot (default)")
+    sc.add_argument("--scope", default="classes", choices=("classes", "all"))
+    sc.add_argument("--images", default="cifar10", help="cifar10 (default) or mnist")
+    sc.add_argument("--batch-size", type=int, default=128, help="images per batch (2..)")
+    sc.add_argument("--seed", type=int, default=0, help="weights seed (default 0)")
+    sc.add_argument("--threads", type=int, default=1, help="torch CPU threads (default 1)")
+    sc.add_argument("--max-seconds", type=float, default=None, help="stop after this long")
+    sc.add_argument("--limit", type=int, default=None, help="score at most this many cells")
+    sc.add_argument("--out", default=None, help="table path (default: the committed table)")
+    sc.add_argument("--no-progress", action="store_true", help="no progress bar")
+    sc.set_defaults(func=_cmd_score)
+
+    zr = sub.add_parser("zc-report", help="zero-cost validation report from committed tables")
+    zr.add_argument("--out", default="reports/zero_cost", help="default reports/zero_cost")
+    zr.add_argument("--runs", type=int, default=500, help="NASWOT search runs (default 500)")
+    zr.add_argument("--seed", type=int, default=0, help="search / bootstrap seed")
+    zr.set_defaults(func=_cmd_zc_report)
 
     ls = sub.add_parser("list", help="list benchmarks, datasets, strategies, spaces")
     ls.add_argument(

@@ -1,0 +1,575 @@
+"""The zero-cost validation report (issue 5, item 5): our NASWOT and proxies against NB201.
+
+Why: a zero-cost score is only worth searching on if it ranks cells like their trained
+accuracy does, and our own implementation is only trustworthy if it ranks cells like the
+published NAS-Bench-Suite-Zero column. Everything here reads committed tables (no scoring):
+
+- the NASWOT score table (``harness/zc_data/nb201_naswot_cifar10_b128_seed0.csv``: one cell per
+  isomorphism class, so every class weighs the same, not every cell);
+- the proxy validation table (``nb201_proxies_cifar10_b64_seed0.csv``: every proxy on a random
+  subset of cells, batch 64 as NAS-Bench-Suite-Zero);
+- the batch-size table (``nb201_naswot_batch_sizes.csv``, the reference study's conclusion (c)).
+
+Correlations: Spearman rho and Kendall tau (scipy), with an approximate 95 % interval for rho
+(Fisher z with the Fieller-Hartley-Pearson standard error ``1.03 / sqrt(n - 3)``; bootstrap for
+the small batch-size table). Degenerate cells (``-inf``) rank lowest, as a search ranks them.
+The NASWOT search table is computed directly from the score columns with a seeded generator
+(``numpy.random.default_rng(seed)``, 500 runs; N cells drawn uniformly with replacement, as the
+``naswot_search`` strategy does), not through the run loop: same semantics, milliseconds.
+"""
+
+from __future__ import annotations
+
+import itertools
+import json
+import math
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+import scipy.stats as ss
+
+from analysis import plots as P
+from analysis.report import to_markdown
+
+ZC_DATA = Path(__file__).resolve().parent.parent / "harness" / "zc_data"
+NASWOT_TABLE = ZC_DATA / "nb201_naswot_cifar10_b128_seed0.csv"
+PROXY_TABLE = ZC_DATA / "nb201_proxies_cifar10_b64_seed0.csv"
+BATCH_TABLE = ZC_DATA / "nb201_naswot_batch_sizes.csv"
+BATCH_SUBSETS = ZC_DATA / "nb201_proxies_naswot_batch_subsets.csv"
+DATASETS = ("cifar10", "cifar100", "imagenet16_120")
+CAVEAT = "scores on CIFAR-10 images"
+#: NASWOT paper (ICML 2021), NB201, 500 runs: N -> dataset -> (mean, std) test accuracy
+PAPER_SEARCH = {
+    10: {"cifar10": (92.44, 1.13), "cifar100": (68.62, 2.04), "imagenet16_120": (41.31, 4.11)},
+    100: {"cifar10": (92.81, 0.99), "cifar100": (69.48, 1.70), "imagenet16_120": (43.10, 3.16)},
+    1000: {"cifar10": (92.96, 0.81), "cifar100": (69.98, 1.22), "imagenet16_120": (44.44, 2.10)},
+}
+PROXY_NAMES = ("naswot", "synflow", "jacov", "snip", "grad_norm", "params", "flops")
+
+
+def _label(ds: str) -> str:
+    return ds if ds == "cifar10" else f"{ds} ({CAVEAT})"
+
+
+def correlation(x: np.ndarray, y: np.ndarray) -> dict[str, float]:
+    """Spearman rho (with a Fisher-z 95 % interval) and Kendall tau where ``y`` is finite.
+
+    ``x`` may hold ``-inf`` (undefined scores rank lowest); NaN in either drops the cell.
+    """
+    x = np.asarray(x, float)
+    y = np.asarray(y, float)
+    ok = ~np.isnan(x) & np.isfinite(y)
+    n = int(ok.sum())
+    if n < 4:
+        return {"n": n, "rho": math.nan, "lo": math.nan, "hi": math.nan, "tau": math.nan}
+    xr = ss.rankdata(x[ok])  # -inf ranks lowest
+    rho = float(ss.spearmanr(xr, y[ok])[0])
+    tau = float(ss.kendalltau(xr, y[ok])[0])
+    se = 1.03 / math.sqrt(max(n - 3, 1))
+    z = math.atanh(max(min(rho, 0.999999), -0.999999))
+    return {
+        "n": n,
+        "rho": rho,
+        "lo": math.tanh(z - 1.96 * se),
+        "hi": math.tanh(z + 1.96 * se),
+        "tau": tau,
+    }
+
+
+def _f(v: float, d: int = 3) -> str:
+    return "–" if v is None or (isinstance(v, float) and math.isnan(v)) else f"{v:.{d}f}"
+
+
+def _corr_cells(c: dict[str, float]) -> list[str]:
+    return [str(c["n"]), f"{_f(c['rho'])} [{_f(c['lo'])}, {_f(c['hi'])}]", _f(c["tau"])]
+
+
+def accuracy_targets(t: Any) -> list[tuple[str, str, str]]:
+    """(dataset, metric, label) of every accuracy the scores are correlated with."""
+    out = [("cifar10", "val_acc@200", "cifar10 val_acc@200 (x-valid, seed mean)")]
+    out += [(ds, "val_acc@12", f"{_label(ds)} val_acc@12") for ds in DATASETS]
+    out += [(ds, "test_acc@200", f"{_label(ds)} test_acc@200 (seed mean)") for ds in DATASETS]
+    out += [
+        (
+            ds,
+            "naslib_acc_test_split_one_seed@200",
+            f"{_label(ds)} naslib_acc_test_split_one_seed@200 (ONE seed, TEST split; what "
+            "NAS-Bench-Suite-Zero correlated with)",
+        )
+        for ds in DATASETS
+    ]
+    return out
+
+
+def naswot_correlations(ours: np.ndarray, t: Any) -> pd.DataFrame:
+    """Ours and the published ``zc_nwot`` against every accuracy target.
+
+    ``ours`` holds our score per index (NaN: not scored). Rows: ours on every scored cell;
+    ours and published on the cells that have both (the like-for-like comparison).
+    """
+    pub = np.asarray(t.column("cifar10", "zc_nwot"), float)
+    both = ~np.isnan(ours) & np.isfinite(pub)
+    rows = []
+    for ds, metric, label in accuracy_targets(t):
+        acc = np.asarray(t.column(ds, metric), float)
+        a = correlation(ours, acc)
+        b = correlation(np.where(both, ours, np.nan), acc)
+        c = correlation(np.where(both, pub, np.nan), acc)
+        d = correlation(pub, acc)
+        rows.append(
+            [
+                label,
+                *_corr_cells(a),
+                *_corr_cells(b)[1:],
+                *_corr_cells(c)[1:],
+                str(c["n"]),
+                _f(d["rho"]),
+                _f(d["tau"]),
+                str(d["n"]),
+            ]
+        )
+    cols = [
+        "accuracy",
+        "n (ours, all scored)",
+        "ours: rho [95 %]",
+        "ours: tau",
+        "ours on shared cells: rho [95 %]",
+        "ours shared: tau",
+        "published nwot, shared: rho [95 %]",
+        "published shared: tau",
+        "n shared",
+        "published, all 9,445: rho",
+        "published all: tau",
+        "n published",
+    ]
+    return pd.DataFrame(rows, columns=cols)
+
+
+def read_naswot_table(path: Path = NASWOT_TABLE) -> tuple[np.ndarray, dict[str, Any]]:
+    """Our scores by NB201 index (NaN where not scored, ``-inf`` degenerate) and the settings."""
+    df = pd.read_csv(path)
+    s = np.full(15625, np.nan)
+    s[df["nb201_index"].to_numpy(int)] = df["score"].to_numpy(float)
+    meta_path = path.with_suffix(".json")
+    meta = json.loads(meta_path.read_text()) if meta_path.exists() else {}
+    return s, meta
+
+
+def proxy_validation(path: Path, t: Any) -> pd.DataFrame:
+    """Each proxy of the validation table: ours vs published, and both vs cifar10 accuracy."""
+    df = pd.read_csv(path)
+    idx = df["nb201_index"].to_numpy(int)
+    val = np.asarray(t.column("cifar10", "val_acc@200"), float)[idx]
+    tst = np.asarray(t.column("cifar10", "naslib_acc_test_split_one_seed@200"), float)[idx]
+    rows = []
+    for p in PROXY_NAMES:
+        if p not in df.columns:
+            continue
+        ours = df[p].to_numpy(float)
+        pub = np.asarray(t.column("cifar10", "zc_nwot" if p == "naswot" else f"zc_{p}"), float)[
+            idx
+        ]
+        op = correlation(ours, pub)
+        ov, pv = correlation(ours, val), correlation(pub, val)
+        ot, pt = correlation(ours, tst), correlation(pub, tst)
+        sec = df[f"{p}_s"].to_numpy(float) if f"{p}_s" in df.columns else np.full(len(df), np.nan)
+        rows.append(
+            [
+                p,
+                str(op["n"]),
+                f"{_f(op['rho'])} [{_f(op['lo'])}, {_f(op['hi'])}]",
+                _f(op["tau"]),
+                _f(ov["rho"]),
+                _f(pv["rho"]),
+                _f(ot["rho"]),
+                _f(pt["rho"]),
+                str(int((~np.isfinite(ours)).sum())),
+                _f(float(np.nanmedian(sec)), 2),
+            ]
+        )
+    cols = [
+        "proxy",
+        "n",
+        "ours vs published: rho [95 %]",
+        "tau",
+        "ours vs c10 val@200: rho",
+        "published vs c10 val@200: rho",
+        "ours vs c10 test-split one seed: rho",
+        "published vs c10 test-split: rho",
+        "undefined (ours)",
+        "median s / cell",
+    ]
+    return pd.DataFrame(rows, columns=cols)
+
+
+def batch_size_summary(
+    path: Path, subsets: Path | None, seed: int = 0, n_boot: int = 1000
+) -> pd.DataFrame:
+    """Spearman / Kendall of NASWOT with cifar10 val_acc@200 per batch size (bootstrap CI).
+
+    Undefined (``-inf``) scores are left out, as ``analysis.conclusions.conclusion_c`` does.
+    """
+    df = pd.read_csv(path)
+    sizes = sorted(int(c.split("_b")[-1]) for c in df.columns if c.startswith("score_b"))
+    v = df["val_acc"].to_numpy(float)
+    extra = pd.read_csv(subsets) if subsets is not None and subsets.exists() else None
+    rng = np.random.default_rng(seed)
+    rows = []
+    for b in sizes:
+        s = df[f"score_b{b}"].to_numpy(float)
+        ok = np.flatnonzero(np.isfinite(s) & np.isfinite(v))
+        rho = float(ss.spearmanr(s[ok], v[ok])[0])
+        tau = float(ss.kendalltau(s[ok], v[ok])[0])
+        boots = [
+            ss.spearmanr(s[j], v[j])[0]
+            for j in (rng.choice(ok, ok.size, replace=True) for _ in range(n_boot))
+        ]
+        lo, hi = np.nanquantile(boots, [0.025, 0.975])
+        row = [str(b), str(ok.size), f"{rho:.3f} [{lo:.3f}, {hi:.3f}]", f"{tau:.3f}"]
+        if extra is not None:
+            vals = []
+            for k in sorted(extra["subset"].unique()):
+                e = extra[extra["subset"] == k]
+                es = e[f"score_b{b}"].to_numpy(float)
+                ev = v[np.searchsorted(df["nb201_index"].to_numpy(int), e["nb201_index"])]
+                eok = np.isfinite(es) & np.isfinite(ev)
+                vals.append(f"{ss.spearmanr(es[eok], ev[eok])[0]:.3f}")
+            row.append(", ".join(vals))
+        rows.append(row)
+    cols = ["batch", "n (finite)", "Spearman rho [bootstrap 95 %]", "Kendall tau"]
+    if extra is not None:
+        cols.append("rho on image subsets 1, 2")
+    return pd.DataFrame(rows, columns=cols)
+
+
+def search_stats(
+    score: np.ndarray,
+    pool: np.ndarray,
+    t: Any,
+    *,
+    runs: int = 500,
+    seed: int = 0,
+    noise: float = 0.0,
+) -> dict[tuple[int, str], tuple[float, float]]:
+    """NASWOT search: N cells uniformly (with replacement) from ``pool``, keep the best score,
+    look up its 200-epoch test accuracy; ``(N, dataset) -> (mean, std)`` over ``runs``.
+
+    Unscored cells rank lowest; ties go to the first cell drawn. ``noise`` > 0 adds fresh
+    N(0, noise^2) to every drawn score in every run (a run that re-scores cells with its own
+    weights and images, as the paper's runs do).
+    """
+    out = {}
+    for n in (10, 100, 1000):
+        rng = np.random.default_rng(seed)
+        draw = pool[rng.integers(0, pool.size, size=(runs, n))]
+        sc = score[draw]
+        if noise > 0:
+            sc = sc + rng.normal(0.0, noise, size=sc.shape)
+        sv = np.where(np.isnan(sc), -np.inf, sc)
+        best = draw[np.arange(runs), np.argmax(sv, axis=1)]
+        for ds in DATASETS:
+            acc = np.asarray(t.column(ds, "test_acc@200"), float)[best]
+            out[(n, ds)] = (float(acc.mean()), float(acc.std()))
+    return out
+
+
+def search_table(
+    scores: dict[str, np.ndarray],
+    pools: dict[str, np.ndarray],
+    t: Any,
+    *,
+    runs: int = 500,
+    seed: int = 0,
+) -> pd.DataFrame:
+    """The paper's NASWOT table beside :func:`search_stats` of each score column (mean ± std)."""
+    stats = {k: search_stats(sc, pools[k], t, runs=runs, seed=seed) for k, sc in scores.items()}
+    rows = []
+    for n in (10, 100, 1000):
+        row = [str(n)]
+        for ds in DATASETS:
+            m, s = PAPER_SEARCH[n][ds]
+            row.append(f"{m:.2f} ± {s:.2f}")
+        for key in scores:
+            for ds in DATASETS:
+                m, s = stats[key][(n, ds)]
+                row.append(f"{m:.2f} ± {s:.2f}")
+        rows.append(row)
+    cols = ["N"] + [f"paper {ds}" for ds in DATASETS]
+    for key in scores:
+        cols += [f"{key}: {_label(ds)}" for ds in DATASETS]
+    return pd.DataFrame(rows, columns=cols)
+
+
+def search_differences(
+    a: dict[tuple[int, str], tuple[float, float]],
+    b: dict[tuple[int, str], tuple[float, float]],
+    runs_a: int,
+    runs_b: int,
+) -> pd.DataFrame:
+    """Mean differences a - b with ``z = diff / SE`` (SE from both stds and run counts)."""
+    rows = []
+    for n in (10, 100, 1000):
+        row = [str(n)]
+        for ds in DATASETS:
+            (ma, sa), (mb, sb) = a[(n, ds)], b[(n, ds)]
+            se = math.sqrt(sa**2 / runs_a + sb**2 / runs_b)
+            row.append(f"{ma - mb:+.2f} (z = {(ma - mb) / se:+.1f})")
+        rows.append(row)
+    return pd.DataFrame(rows, columns=["N"] + [_label(ds) for ds in DATASETS])
+
+
+def write_zero_cost_report(
+    out: Path | str = Path("reports/zero_cost"),
+    *,
+    naswot_table: Path = NASWOT_TABLE,
+    proxy_table: Path | None = PROXY_TABLE,
+    batch_table: Path | None = BATCH_TABLE,
+    batch_subsets: Path | None = BATCH_SUBSETS,
+    runs: int = 500,
+    seed: int = 0,
+    figures: bool = True,
+) -> Path:
+    """Write ``<out>/README.md`` (+ CSVs of every table and the hexbin figure); return it."""
+    from harness.benchmarks import nb201 as tables
+    from harness.spaces import nb201
+
+    out = Path(out)
+    out.mkdir(parents=True, exist_ok=True)
+    t = tables.load()
+    ours, meta = read_naswot_table(naswot_table)
+    scored = ~np.isnan(ours)
+    n_deg = int(np.isneginf(ours).sum())
+    pub = np.asarray(t.column("cifar10", "zc_nwot"), float)
+    lines = [
+        "# Zero-cost scores on NAS-Bench-201: validation against published numbers",
+        "",
+        "Generated by `nash zc-report` (analysis/zero_cost_report.py) from committed tables only.",
+        f"cifar100 and ImageNet16-120 numbers are **{CAVEAT}**: only CIFAR-10 images are shipped, "
+        "so every score, ours and the correlated published `zc_nwot` alike, comes from CIFAR-10 "
+        "images; the dataset only selects the accuracy. The NASWOT paper scored each dataset "
+        "with its own images: a different setting.",
+        "",
+        "## 1. Our NASWOT against NB201 accuracy",
+        "",
+        f"Table `{naswot_table.name}`: {int(scored.sum())} cells "
+        f"({meta.get('coverage', '?')}), batch {meta.get('batch_size', '?')}, seed "
+        f"{meta.get('seed', '?')}, {n_deg} degenerate (-inf, ranked lowest). One cell per "
+        "isomorphism class (the smallest index), classes without a published value first: each "
+        "class weighs the same, so this is not a uniform sample of the 15,625 cells. "
+        "'Shared cells': scored by us and in the published column (9,445 cells without a "
+        "branch cut off by `none`). Intervals: Fisher z, approximate.",
+        "",
+    ]
+    corr = naswot_correlations(ours, t)
+    corr.to_csv(out / "naswot_correlations.csv", index=False)
+    lines += [to_markdown(corr), ""]
+    both = scored & np.isfinite(pub) & np.isfinite(ours)
+    vs = correlation(ours[both], pub[both])
+    lines += [
+        f"**Ours vs published `zc_nwot`** on {vs['n']} shared cells: Spearman "
+        f"{_f(vs['rho'])} [{_f(vs['lo'])}, {_f(vs['hi'])}], Kendall {_f(vs['tau'])}. "
+        "Ours use batch 128 and our own seeded weights; the published column used one random "
+        "training batch of 64 and other random weights, so values differ while ranks agree.",
+        "",
+    ]
+    if figures:
+        fig = P.plot_zc_hexbin(
+            ours[scored & np.isfinite(ours)],
+            np.asarray(t.column("cifar10", "val_acc@200"), float)[scored & np.isfinite(ours)],
+            score_label="our NASWOT (batch 128)",
+            acc_label="cifar10 val_acc@200 [%]",
+            title="NB201, one cell per class",
+        )
+        P.save(fig, out / "naswot_vs_val_acc")
+        fig = P.plot_zc_hexbin(
+            ours[both],
+            pub[both],
+            score_label="our NASWOT (batch 128)",
+            acc_label="published zc_nwot (batch 64)",
+            title="ours vs NAS-Bench-Suite-Zero",
+        )
+        P.save(fig, out / "naswot_ours_vs_published")
+        lines += [
+            "![ours vs val](naswot_vs_val_acc.png) ![ours vs published]"
+            "(naswot_ours_vs_published.png)",
+            "",
+        ]
+
+    if proxy_table is not None and proxy_table.exists():
+        pmeta_path = proxy_table.with_suffix(".json")
+        pmeta = json.loads(pmeta_path.read_text()) if pmeta_path.exists() else {}
+        pv = proxy_validation(proxy_table, t)
+        pv.to_csv(out / "proxy_validation.csv", index=False)
+        lines += [
+            "## 2. The other proxies (and NASWOT at batch 64) against the published columns",
+            "",
+            f"Table `{proxy_table.name}`: {pmeta.get('cells', '')}; "
+            f"{pmeta.get('images', '')}. Regenerate: `{pmeta.get('command', '')}`.",
+            "",
+            to_markdown(pv),
+            "",
+        ]
+    if batch_table is not None and batch_table.exists():
+        bmeta_path = batch_table.with_suffix(".json")
+        bmeta = json.loads(bmeta_path.read_text()) if bmeta_path.exists() else {}
+        bs = batch_size_summary(batch_table, batch_subsets, seed=seed)
+        bs.to_csv(out / "batch_sizes.csv", index=False)
+        lines += [
+            "## 3. NASWOT batch size (the reference study's conclusion (c))",
+            "",
+            f"Table `{batch_table.name}`: {bmeta.get('cells', '')}; {bmeta.get('images', '')}; "
+            f"{bmeta.get('weights', '')}. Correlation with cifar10 val_acc@200 on the cells "
+            "with a finite score. Regenerate: "
+            f"`{bmeta.get('command', '')}`.",
+            "",
+            to_markdown(bs),
+            "",
+        ]
+        rhos = [float(v.split()[0]) for v in bs["Spearman rho [bootstrap 95 %]"]]
+        taus = [float(v) for v in bs["Kendall tau"]]
+        widths = [
+            float(v.split("[")[1].split(",")[1].rstrip("]")) - float(v.split("[")[1].split(",")[0])
+            for v in bs["Spearman rho [bootstrap 95 %]"]
+        ]
+        mono = all(b > a for a, b in itertools.pairwise(rhos))
+        mono_tau = all(b > a for a, b in itertools.pairwise(taus))
+        lines += [
+            f"Spearman rho {'rises' if mono else 'does not rise'} with every step up in batch "
+            f"size (Kendall tau: {'also' if mono_tau else 'not'} monotone); its range over "
+            f"batch sizes is {max(rhos) - min(rhos):.3f}, against bootstrap intervals about "
+            f"{float(np.mean(widths)):.2f} wide. Differences this small are noise: on this "
+            "subset a larger NASWOT batch neither clearly helps nor clearly hurts the ranking "
+            "(a monotone order of point estimates is not evidence that it helps). The image-"
+            "subset repeats, where present, show whether the order is stable.",
+            "",
+        ]
+
+    # the search table
+    space = nb201.NB201Space()
+    cls = np.array([space.class_id(nb201.arch_of_index(i)) for i in range(15625)])
+    by_class: dict[int, float] = {}
+    for i in np.flatnonzero(scored):
+        by_class[int(cls[i])] = float(ours[i])
+    ours_cls = np.array([by_class.get(int(c), np.nan) for c in cls])
+    covered = np.flatnonzero(~np.isnan(ours_cls))
+    all_cells = np.arange(15625)
+    st = search_table(
+        {
+            "published zc_nwot, all 15,625": pub,
+            "ours (class score), covered": ours_cls,
+            "published, same covered pool": pub,
+        },
+        {
+            "published zc_nwot, all 15,625": all_cells,
+            "ours (class score), covered": covered,
+            "published, same covered pool": covered,
+        },
+        t,
+        runs=runs,
+        seed=seed,
+    )
+    st.to_csv(out / "naswot_search.csv", index=False)
+    lines += [
+        "## 4. NASWOT search: N random cells, keep the best score, report test accuracy",
+        "",
+        f"{runs} runs per N, computed directly from the score columns with "
+        f"`numpy.random.default_rng({seed})` (N cells drawn uniformly with replacement, as the "
+        "`naswot_search` strategy samples; cells without a score rank lowest, as failed "
+        "evaluations do in the run loop). Test accuracy: NB201 test_acc@200 (seed mean). "
+        f"'Ours' scores every cell by its isomorphism class's committed score and samples "
+        f"only the {covered.size} cells whose class the table covers (partial coverage: a "
+        "smaller space than the paper's); the published column is shown on all cells and on "
+        "that same pool. Paper values as quoted in DESIGN.md section 5.",
+        "",
+        to_markdown(st.T.reset_index().rename(columns={"index": "setting"}).pipe(_header)),
+        "",
+    ]
+    paper = {(n, ds): v for n, d in PAPER_SEARCH.items() for ds, v in d.items()}
+    pub_all = search_stats(pub, all_cells, t, runs=runs, seed=seed)
+    ours_cov = search_stats(ours_cls, covered, t, runs=runs, seed=seed)
+    pub_cov = search_stats(pub, covered, t, runs=runs, seed=seed)
+    # per-run score noise at the level that separates two implementations (ours vs published)
+    ok = np.isfinite(ours) & np.isfinite(pub)
+    fit = np.polyfit(ours[ok], pub[ok], 1)
+    sigma = float(np.std(pub[ok] - np.polyval(fit, ours[ok])) / math.sqrt(2))
+    noisy = search_stats(pub, all_cells, t, runs=runs, seed=seed, noise=sigma)
+    d1 = search_differences(pub_all, paper, runs, 500)
+    d2 = search_differences(ours_cov, pub_cov, runs, runs)
+    d3 = search_differences(noisy, pub_all, runs, runs)
+    lines += [
+        "Differences in test-accuracy points, with z = difference / standard error of the "
+        "difference (|z| > 3: larger than run-to-run noise):",
+        "",
+        "*Published `zc_nwot` (all cells) minus the paper:*",
+        "",
+        to_markdown(d1),
+        "",
+        "*Ours minus published on the same pool (the like-for-like check of our scores):*",
+        "",
+        to_markdown(d2),
+        "",
+        f"*Published with fresh per-run score noise (sigma = {sigma:.2f}, the per-score noise "
+        "implied by ours vs published) minus published without noise:*",
+        "",
+        to_markdown(d3),
+        "",
+    ]
+    lines += _explanations()
+    path = out / "README.md"
+    path.write_text("\n".join(lines) + "\n")
+    return path
+
+
+def _header(df: pd.DataFrame) -> pd.DataFrame:
+    """Transposed search table: first row (N) becomes the header."""
+    head = ["setting"] + [f"N = {v}" for v in df.iloc[0, 1:]]
+    body = df.iloc[1:].copy()
+    body.columns = head
+    return body
+
+
+def _explanations() -> list[str]:
+    return [
+        "## 5. Differences larger than noise, explained",
+        "",
+        "- **Ours vs published NASWOT.** On the shared cells our scores and the published "
+        "column correlate with every accuracy within each other's 95 % intervals, and with "
+        "each other at Spearman about 0.99. The remaining disagreement is expected: ours use "
+        "batch 128 and our own seeded weights, the published column one random training batch "
+        "of 64 and other weights; NASWOT scores of one cell vary with both.",
+        "- **All scored cells vs the published 9,445.** Our table holds one cell per "
+        "isomorphism class, classes without a published value first (cells with a branch cut "
+        "off by `none`, many of them poor or degenerate). A class-weighted sample with such "
+        "cells differs from the 9,445 published cells, so the 'all' columns of the two are not "
+        "the same population; the 'shared cells' columns are the like-for-like comparison.",
+        "- **12-epoch validation correlates far less (about 0.5-0.6) than 200-epoch accuracy "
+        "(about 0.8)**, for ours and the published column alike: not an implementation effect. "
+        "12-epoch accuracy ranks cells differently from final accuracy (small, fast-converging "
+        "cells lead early); NASWOT tracks final accuracy.",
+        "- **Test-split one-seed column** (`naslib_acc_test_split_one_seed@200`, what "
+        "NAS-Bench-Suite-Zero correlated with): correlations slightly lower than against the "
+        "seed-mean test accuracy, because one seed is noisier than a mean of three.",
+        "- **cifar100 / ImageNet16-120** scores come from CIFAR-10 images (here and in the "
+        "correlated published cifar10 column); the NASWOT paper scored each dataset with its "
+        "own images, a different setting.",
+        "- **NASWOT search, published column vs the paper.** At N = 10 and 100 the two agree "
+        "within noise. At N = 1000 the published column's choices are better than the paper's "
+        "by about 0.2 points on cifar10 and 0.3 on cifar100 (seed 0, 500 runs: |z| about 4-5). "
+        "Adding fresh per-run noise to the scores, at the level that separates two "
+        "implementations (ours vs published), does not reproduce the gap on cifar10 / cifar100 "
+        "(it changes them by < 0.05 points; it does cost about 0.5 points on ImageNet16-120 at "
+        "N = 1000). Not explained here; candidate causes, unverified: the paper's own scores "
+        "(batch 128, per-dataset images, a fresh initialisation and batch per run, which may "
+        "vary more than two fixed implementations do), its sampling procedure, and the paper "
+        "values themselves (quoted in DESIGN.md, not re-checked against the PDF).",
+        "- **Ours vs published on the same pool** agree within noise at N = 100 and 1000. At "
+        "N = 10 ours do better (z about 2): the pool holds cells with a branch cut off by "
+        "`none`, which the published column lacks (ranked lowest) while ours scores them, so "
+        "ours can pick a good such cell where the published column cannot.",
+        "- z values of the same-pool and noise comparisons use independent-sample standard "
+        "errors although both sides share the seed-0 draws: conservative (paired draws vary "
+        "less).",
+        "",
+    ]
