@@ -39,7 +39,7 @@ from harness.errors import ConfigError, NashError
 from harness.runner.loop import Budget, run_search
 
 FORMAT_VERSION = 1
-EVALUATORS = ("tabular", "naswot")
+EVALUATORS = ("tabular", "naswot", "training")
 _BENCH_KEYS = {
     "proxy_dataset",
     "evaluator",
@@ -375,6 +375,23 @@ def build_run(spec: RunSpec) -> tuple[Any, Any, Budget, Any]:
             evaluator = ZeroCostEvaluator(b.name, b.dataset, space=space, **eparams)
         except TypeError as e:
             raise ConfigError(f"evaluator 'naswot': {e}") from None
+    elif kind == "training":  # real training: evaluator_params hold the data and the recipe
+        from harness.evaluators.training import TrainingEvaluator
+
+        tparams = dict(eparams)
+        tdata = tparams.pop("dataset", b.dataset)  # evaluator_params' dataset wins
+        if b.fidelity is not None:  # the benchmark's fidelity is the default epochs
+            if tparams.setdefault("epochs", b.fidelity) != b.fidelity:
+                raise ConfigError(
+                    f"{b.label}: fidelity = {b.fidelity} and evaluator_params epochs = "
+                    f"{tparams['epochs']} disagree; set one of them"
+                )
+        try:
+            evaluator = TrainingEvaluator(
+                {"nb201": "nb201", "nb101-30k": "nb101"}[b.name], tdata, space=space, **tparams
+            )
+        except TypeError as e:
+            raise ConfigError(f"evaluator 'training': {e}") from None
     else:
         if eparams:
             raise ConfigError(
