@@ -120,3 +120,16 @@ def test_quick_suite_shrinks_but_keeps_run_identities():
     assert "acceleration" in SUITES
     with pytest.raises(UnknownName, match="acceleration"):
         load_suite("accelerate")
+
+
+def test_batch_size_conclusion_reads_the_committed_table():
+    from pathlib import Path
+
+    import harness
+
+    table = Path(harness.__file__).parent / "zc_data" / "nb201_naswot_batch_sizes.csv"
+    (v,) = C.conclusion_c(table)
+    assert v.supported in {"yes", "no", "partly"}
+    for b in (16, 32, 64, 128):
+        assert f"batch {b}: rho = " in v.statistic
+    assert "64->128: change" in v.statistic
