@@ -321,6 +321,35 @@ def _cmd_reproduce(args: argparse.Namespace) -> int:
     return 0
 
 
+def _cmd_predictors(args: argparse.Namespace) -> int:
+    """Surrogate rank quality vs training-set size (analysis.predictors does the work)."""
+    from analysis.predictors import evaluate_predictors, write_report
+
+    def ints(text: str, what: str) -> list[int]:
+        try:
+            return [int(x) for x in text.split(",") if x.strip()]
+        except ValueError:
+            raise NashError(f"{what} must be comma-separated integers, got {text!r}") from None
+
+    names = [x.strip() for x in args.surrogates.split(",") if x.strip()]
+    res = evaluate_predictors(
+        args.benchmark,
+        args.dataset,
+        sizes=ints(args.sizes, "--sizes"),
+        seeds=args.seeds,
+        surrogate_names=names,
+        encoding=args.encoding,
+        test_size=args.test_size,
+        graph_seeds=args.graph_seeds or None,
+        graph_max_size=args.graph_max_size or None,
+        split_seed=args.split_seed,
+        progress=None if args.quiet else (lambda m: print(m, file=sys.stderr)),
+    )
+    path = write_report(res, args.out)
+    print(f"predictor table written to {path}")
+    return 0
+
+
 def _cmd_score(args: argparse.Namespace) -> int:
     """``nash score nb201 --proxy naswot``: a thin, resumable wrapper of compute_nb201_table."""
     from pathlib import Path
@@ -431,6 +460,42 @@ def build_parser() -> argparse.ArgumentParser:
     rp.add_argument("--out", default=None, help="report directory (default reports/<suite>)")
     rp.add_argument("--no-progress", action="store_true", help="no progress bar")
     rp.set_defaults(func=_cmd_reproduce)
+
+    pr = sub.add_parser(
+        "predictors", help="surrogate rank quality (Kendall tau, precision@k) vs training size"
+    )
+    pr.add_argument("--benchmark", default="nb201", help="nb201 (default) or nb101-30k")
+    pr.add_argument("--dataset", default="cifar10", help="dataset (default cifar10)")
+    pr.add_argument("--sizes", default="50,100,200,500,1000", help="training-set sizes")
+    pr.add_argument("--seeds", type=int, default=3, help="seeds per size (default 3)")
+    pr.add_argument(
+        "--surrogates", default="xgb,gcn,mlp,random_forest", help="registered surrogate names"
+    )
+    pr.add_argument(
+        "--encoding",
+        default=None,
+        help="vector encoding for vector surrogates (default: onehot on nb201, adjacency on "
+        "nb101-30k); graph surrogates always take 'graph'",
+    )
+    pr.add_argument(
+        "--test-size",
+        type=int,
+        default=3000,
+        help="fixed held-out sample size (default 3000; 0 = every cell not trained on)",
+    )
+    pr.add_argument(
+        "--graph-seeds",
+        type=int,
+        default=1,
+        help="cap on seeds for graph surrogates (GCN, the slow one; default 1, 0 = no cap)",
+    )
+    pr.add_argument(
+        "--graph-max-size", type=int, default=0, help="largest n for graph surrogates (0 = all)"
+    )
+    pr.add_argument("--split-seed", type=int, default=0, help="seed of the held-out sample")
+    pr.add_argument("--out", default="reports/predictors", help="output dir")
+    pr.add_argument("--quiet", action="store_true", help="no per-fit progress lines")
+    pr.set_defaults(func=_cmd_predictors)
 
     sc = sub.add_parser("score", help="compute a zero-cost score table (resumable, cached)")
     sc.add_argument("benchmark", help="nb201")
