@@ -343,7 +343,8 @@ def make_space(name: str, params: Mapping[str, Any]) -> Any:
         raise ConfigError(f"search space {name!r}: {e}") from None
 
 
-_DEFAULT_SPACE = {"nb201": "nb201", "nb101-30k": "nb101-30k-pool"}
+SURROGATE_NB101 = "nb101-surrogate"
+_DEFAULT_SPACE = {"nb201": "nb201", "nb101-30k": "nb101-30k-pool", SURROGATE_NB101: "nb101"}
 
 
 def build_run(spec: RunSpec) -> tuple[Any, Any, Budget, Any]:
@@ -358,8 +359,9 @@ def build_run(spec: RunSpec) -> tuple[Any, Any, Budget, Any]:
     from harness.evaluators.tabular import BENCHMARKS, TabularEvaluator
 
     b, s = spec.benchmark, spec.strategy
-    if b.name not in BENCHMARKS:
-        raise unknown("benchmark", b.name, BENCHMARKS)
+    names = (*BENCHMARKS, SURROGATE_NB101)
+    if b.name not in names:
+        raise unknown("benchmark", b.name, names)
     space_name = s.space or b.space or _DEFAULT_SPACE[b.name]
     space_params = s.space_params if s.space_params is not None else b.space_params
     space = make_space(space_name, space_params)
@@ -368,7 +370,16 @@ def build_run(spec: RunSpec) -> tuple[Any, Any, Budget, Any]:
     if kind not in EVALUATORS:
         raise unknown("evaluator", kind, EVALUATORS)
     evaluator: Any
-    if kind == "naswot":
+    if b.name == SURROGATE_NB101:  # the full NB101 space, labelled as surrogate-based
+        from harness.evaluators.surrogate_benchmark import make_nb101_surrogate_evaluator
+
+        if kind != "tabular" or eparams or b.dataset != "cifar10":
+            raise ConfigError(
+                f"{SURROGATE_NB101} is a surrogate table of NB101 cifar10 validation accuracy: "
+                "it takes no evaluator kind or evaluator_params and only dataset cifar10"
+            )
+        evaluator = make_nb101_surrogate_evaluator(space=space, seed=0)
+    elif kind == "naswot":
         from harness.evaluators.zero_cost import ZeroCostEvaluator
 
         try:

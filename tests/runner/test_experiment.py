@@ -168,3 +168,36 @@ def test_max_seeds_limits_a_costly_strategy_without_changing_run_identity(tmp_pa
     )
     run_experiment(more, tmp_path, workers=1, progress=False)  # resumes: no config clash
     assert len(list(tmp_path.rglob("run.json"))) == 5
+
+
+@pytest.mark.slow
+def test_nb101_surrogate_benchmark_runs_the_full_space(tmp_path):
+    exp = parse_experiment(
+        {
+            "name": "sur",
+            "seeds": 1,
+            "budget": {"evaluations": 30},
+            "benchmark": [{"name": "nb101-surrogate", "dataset": "cifar10"}],
+            "strategy": [{"name": "aging_evolution_nb101", "params": {"population_size": 10}}],
+        }
+    )
+    root = run_experiment(exp, tmp_path, workers=1, progress=False)
+    m = json.loads(next(root.rglob("run.json")).read_text())
+    assert "SURROGATE" in json.dumps(m["evaluator"]).upper()
+    assert m["n_evaluations_charged"] == 30
+    with pytest.raises(ConfigError, match="surrogate table"):
+        parse_experiment(
+            {
+                **exp_dict_for_surrogate(),
+                "benchmark": [{"name": "nb101-surrogate", "dataset": "cifar100"}],
+            }
+        )
+
+
+def exp_dict_for_surrogate() -> dict:
+    return {
+        "name": "s2",
+        "seeds": 1,
+        "budget": {"evaluations": 5},
+        "strategy": [{"name": "random_search"}],
+    }
