@@ -57,7 +57,6 @@ conclusion (c)).
 from __future__ import annotations
 
 import argparse
-import contextlib
 import functools
 import json
 import math
@@ -77,7 +76,7 @@ from torch.nn import functional as F
 
 from harness.errors import ConfigError, InvalidArchitecture, unknown
 from harness.evaluators._base import Evaluator
-from harness.evaluators.zero_cost import ZC_DATA, _cell_key, cell_seed
+from harness.evaluators.zero_cost import ZC_DATA, _cell_key, cell_seed, torch_threads
 from harness.records import STATUS_FAILED, Cost, EvalResult
 from harness.spaces._base import SearchSpace
 
@@ -103,20 +102,6 @@ class ProxyResult:
     seconds: float
     degenerate: bool = False
     reason: str = ""
-
-
-@contextlib.contextmanager
-def _threads(n: int | None) -> Iterator[None]:
-    """Fix torch's CPU threads while scoring: reductions, hence scores, depend on it."""
-    if n is None:
-        yield
-        return
-    old = torch.get_num_threads()
-    torch.set_num_threads(int(n))
-    try:
-        yield
-    finally:
-        torch.set_num_threads(old)
 
 
 @functools.cache
@@ -328,7 +313,7 @@ def score_proxies(
         return build_network(space_name, cell, 10, seed=init_seed)
 
     out: dict[str, ProxyResult] = {}
-    with _threads(num_threads):
+    with torch_threads(num_threads):
         if "naswot" in names:
             from harness.evaluators.zero_cost import score_cell
 

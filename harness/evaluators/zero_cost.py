@@ -105,7 +105,8 @@ class NaswotResult:
 
 
 @contextlib.contextmanager
-def _torch_threads(n: int | None) -> Iterator[None]:
+def torch_threads(n: int | None) -> Iterator[None]:
+    """Fix torch's CPU threads while scoring: reductions, hence scores, depend on it."""
     if n is None:
         yield
         return
@@ -247,7 +248,7 @@ def score_cell(
     from harness.models import build_network
 
     check_images(images)
-    with _torch_threads(num_threads):
+    with torch_threads(num_threads):
         t0 = time.perf_counter()
         init_seed = cell_seed(seed, space_name, _cell_key(space_name, cell))
         net = build_network(space_name, cell, 10, seed=init_seed)
