@@ -51,7 +51,7 @@ from typing import Any
 import numpy as np
 
 from harness.errors import DataError, NotInBenchmark
-from harness.paths import atomic_path, cache_dir, data_roots
+from harness.paths import atomic_path, cache_dir
 from harness.spaces.nb101 import (
     INPUT,
     INTERIOR_OPS,
@@ -470,25 +470,15 @@ def load_nb101_space(rebuild: bool = False) -> NB101Table:
     return table
 
 
-def find_data_file(relative: str) -> Path:
-    """The first data root that holds ``relative``; DataError listing where it looked."""
-    roots = data_roots()
-    for root in roots:
-        if (root / relative).is_file():
-            return root / relative
-    raise DataError(
-        f"data file {relative!r} not found; looked in {', '.join(str(r) for r in roots)}. "
-        "Set NASH_DATA_DIR to the benchmark data mirror (see benchmarks_data/README.md)."
-    )
-
-
 def recover_30k_specs(csv_path: Path | None = None) -> tuple[NB101Table, int]:
     """Specs of the NB101-30k sample's hashes joined from the enumeration.
 
     Returns the table (rows sorted by hash) and the number of CSV hashes; every hash must be
     recovered (a missing one raises DataError naming it).
     """
-    path = csv_path or find_data_file(CSV_30K)
+    from harness.benchmarks.registry import locate  # verifies the pinned sha256
+
+    path = csv_path or locate("nb101-30k", CSV_30K)
     with open(path, newline="") as f:
         hashes = [row["nb101_hash"] for row in csv.DictReader(f)]
     space = load_nb101_space()

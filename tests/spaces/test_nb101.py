@@ -15,6 +15,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from nasbench_pytorch.model import graph_util
 
+from harness.benchmarks.registry import locate
 from harness.errors import InvalidArchitecture, UnknownName
 from harness.spaces import nb101_enum
 from harness.spaces._base import Graph
@@ -43,7 +44,7 @@ def official_hash(cell: NB101Cell) -> str:
 
 @functools.cache
 def zc500_rows() -> list[tuple[str, NB101Cell]]:
-    path = nb101_enum.find_data_file("nb101/nb101_zc_proxies_500.csv")
+    path = locate("nb101-zc500", "nb101/nb101_zc_proxies_500.csv")
     with open(path, newline="") as f:
         rows = list(csv.DictReader(f))
     out = []
