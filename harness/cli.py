@@ -351,14 +351,18 @@ def _cmd_predictors(args: argparse.Namespace) -> int:
 
 
 def _cmd_score(args: argparse.Namespace) -> int:
-    """``nash score nb201 --proxy naswot``: a thin, resumable wrapper of compute_nb201_table."""
+    """``nash score nb201|nb101 --proxy naswot``: resumable score tables (committed data).
+
+    nb201: one cell per isomorphism class (``--scope all``: every cell); nb101: the 292
+    distinct cells of the shipped NAS-Bench-Suite-Zero sample, keyed by the official hash.
+    """
     from pathlib import Path
 
     from harness.errors import unknown
-    from harness.evaluators.zero_cost import PROXIES, compute_nb201_table
+    from harness.evaluators.zero_cost import PROXIES, compute_nb101_table, compute_nb201_table
 
-    if args.benchmark != "nb201":
-        raise unknown("score-table benchmark", args.benchmark, ["nb201"])
+    if args.benchmark not in ("nb201", "nb101"):
+        raise unknown("score-table benchmark", args.benchmark, ["nb101", "nb201"])
     if args.proxy not in PROXIES:
         raise unknown(
             "score-table proxy (other proxies: python -m harness.evaluators.proxies)",
@@ -369,6 +373,24 @@ def _cmd_score(args: argparse.Namespace) -> int:
         raise NashError(f"--threads must be >= 1, got {args.threads}")
     if args.limit is not None and args.limit < 0:
         raise NashError(f"--limit must be >= 0, got {args.limit}")
+    if args.benchmark == "nb101":
+        if args.scope != "classes":
+            raise NashError(
+                "--scope applies to nb201 only (the nb101 table scores the 292 distinct cells "
+                "of the shipped sample, one per hash); leave it out"
+            )
+        t101 = compute_nb101_table(
+            images=args.images,
+            batch_size=args.batch_size,
+            seed=args.seed,
+            num_threads=args.threads,
+            limit=args.limit,
+            max_seconds=args.max_seconds,
+            path=Path(args.out) if args.out else None,
+            progress=not args.no_progress,
+        )
+        print(f"{t101.path}: {len(t101.rows)} of {t101.meta.get('coverage_of')} cells")
+        return 0
     t = compute_nb201_table(
         images=args.images,
         batch_size=args.batch_size,
@@ -498,9 +520,11 @@ def build_parser() -> argparse.ArgumentParser:
     pr.set_defaults(func=_cmd_predictors)
 
     sc = sub.add_parser("score", help="compute a zero-cost score table (resumable, cached)")
-    sc.add_argument("benchmark", help="nb201")
+    sc.add_argument("benchmark", help="nb201 or nb101")
     sc.add_argument("--proxy", default="naswot", help="naswot (default)")
-    sc.add_argument("--scope", default="classes", choices=("classes", "all"))
+    sc.add_argument(
+        "--scope", default="classes", choices=("classes", "all"), help="nb201: which cells"
+    )
     sc.add_argument("--images", default="cifar10", help="cifar10 (default) or mnist")
     sc.add_argument("--batch-size", type=int, default=128, help="images per batch (2..)")
     sc.add_argument("--seed", type=int, default=0, help="weights seed (default 0)")

@@ -12,12 +12,18 @@ from __future__ import annotations
 import functools
 import json
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 
 from harness.benchmarks import registry
 from harness.errors import DataError, NotInBenchmark, unknown
 from harness.paths import atomic_path, cache_dir
+
+if TYPE_CHECKING:
+    import pandas as pd
+
+    from harness.spaces.nb101 import NB101Cell
 
 FIDELITIES: tuple[int, ...] = (4, 12, 36, 108)
 METRICS: tuple[str, ...] = (
@@ -114,3 +120,64 @@ class NB101Table:
 @functools.cache
 def load() -> NB101Table:
     return NB101Table()
+
+
+# ----------------------------------------------------------------------------------------------
+# the NAS-Bench-Suite-Zero sample (500 rows, 292 distinct cells, published zero-cost proxies)
+
+ZC500_DATASET = "nb101-zc500"
+ZC500_FILE = "nb101/nb101_zc_proxies_500.csv"
+#: the published proxy columns of the zc500 file. NASLib's NB101 file (at the pinned commit)
+#: has no ``nwot`` (Hamming-kernel NASWOT) and no ``zen`` column; ``jacov`` is the Jacobian
+#: covariance score of NASWOT's first version, a different score.
+ZC500_PROXIES: tuple[str, ...] = (
+    "flops",
+    "params",
+    "snip",
+    "jacov",
+    "grad_norm",
+    "plain",
+    "epe_nas",
+    "fisher",
+    "grasp",
+    "l2_norm",
+    "synflow",
+)
+
+
+def zc500_frame() -> pd.DataFrame:
+    """The 500 rows of the shipped NAS-Bench-Suite-Zero NB101 sample, as read (checksum verified).
+
+    Columns: ``nb101_hash`` (str), ``adjacency_7x7_rowmajor``, ``ops``, the proxies of
+    :data:`ZC500_PROXIES` and ``val_acc_one_repeat`` (percent, one random 108-epoch repeat per
+    row). Rows repeat cells (unpruned specs of the same cell, other repeats' values).
+    """
+    import pandas as pd
+
+    path = registry.locate(ZC500_DATASET, ZC500_FILE)
+    df = pd.read_csv(path, dtype={"nb101_hash": str, "adjacency_7x7_rowmajor": str, "ops": str})
+    need = ["nb101_hash", "adjacency_7x7_rowmajor", "ops", *ZC500_PROXIES, "val_acc_one_repeat"]
+    missing = [c for c in need if c not in df.columns]
+    if missing:
+        raise DataError(f"{path}: missing columns {missing}")
+    return df
+
+
+def zc500_cells() -> dict[str, NB101Cell]:
+    """The distinct cells of the zc500 sample: official hash -> cell, in file order (292).
+
+    The first row of each hash gives the spec; every row's spec is checked against its hash
+    (a mismatch is a corrupt file, :class:`DataError`).
+    """
+    from harness.spaces.nb101 import NB101Cell
+
+    out: dict[str, NB101Cell] = {}
+    for h, adj, ops in zc500_frame()[["nb101_hash", "adjacency_7x7_rowmajor", "ops"]].itertuples(
+        index=False
+    ):
+        m = np.array(adj.split(), dtype=np.int64).reshape(7, 7)
+        cell = NB101Cell.from_spec(m, ops.split(","))
+        if cell.hash != h:
+            raise DataError(f"{ZC500_FILE}: row spec hashes to {cell.hash}, the file says {h}")
+        out.setdefault(h, cell)
+    return out

@@ -72,15 +72,24 @@ import numpy as np
 import torch
 from torch import nn
 
-from harness.errors import ConfigError, InvalidArchitecture, unknown
+from harness.errors import ConfigError, DataError, InvalidArchitecture, NashError, unknown
 from harness.evaluators._base import Evaluator
 from harness.records import STATUS_FAILED, Cost, EvalResult
 from harness.spaces._base import SearchSpace
 
 PROXIES = ("naswot",)
 BENCHMARKS = ("nb201", "nb101")
+#: benchmark names of the experiment files that score cells of another benchmark's space
+BENCHMARK_ALIASES = {"nb101-30k": "nb101"}
 DEFAULT_THREADS = 2
 ZC_DATA = Path(__file__).resolve().parent.parent / "zc_data"
+#: set to "1" to make every :class:`ZeroCostEvaluator` read scores only (a miss raises
+#: :class:`ScoreCacheMiss`): a run-time switch of ``nash reproduce``, not part of any config
+CACHE_ONLY_ENV = "NASH_NASWOT_CACHE_ONLY"
+
+
+class ScoreCacheMiss(NashError):
+    """A cache-only zero-cost evaluator met a cell whose score is neither committed nor cached."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -116,6 +125,17 @@ def torch_threads(n: int | None) -> Iterator[None]:
         yield
     finally:
         torch.set_num_threads(old)
+
+
+@contextlib.contextmanager
+def _exact_cuda_conv() -> Iterator[None]:
+    """Float32 (not TF32) convolutions and matrix products on CUDA while scoring."""
+    conv, mm = torch.backends.cudnn.allow_tf32, torch.backends.cuda.matmul.allow_tf32
+    torch.backends.cudnn.allow_tf32 = torch.backends.cuda.matmul.allow_tf32 = False
+    try:
+        yield
+    finally:
+        torch.backends.cudnn.allow_tf32, torch.backends.cuda.matmul.allow_tf32 = conv, mm
 
 
 def _gram01(codes: torch.Tensor) -> torch.Tensor:
@@ -241,6 +261,12 @@ def score_cell(
 ) -> NaswotResult:
     """Build the untrained network of ``cell`` (seeded) and score it with NASWOT.
 
+    NB101 cells are built from their canonical form (:func:`harness.spaces.nb101.canonical_form`)
+    and seeded by their official hash, so isomorphic cells (one hash) get the same network,
+    weights and score: a score is a function of the hash, which the NB101 score table and the
+    score cache are keyed by. On CUDA, TF32 convolutions are switched off while scoring (codes
+    are signs of activations: reduced precision flips more of them than float32 rounding).
+
     ``seconds`` covers building the network, moving it to ``device`` and scoring (not loading
     the images). ``num_threads`` fixes torch's CPU threads while scoring (None: leave as is).
     """
@@ -248,9 +274,13 @@ def score_cell(
     from harness.models import build_network
 
     check_images(images)
-    with torch_threads(num_threads):
+    with torch_threads(num_threads), _exact_cuda_conv():
         t0 = time.perf_counter()
         init_seed = cell_seed(seed, space_name, _cell_key(space_name, cell))
+        if space_name == "nb101":  # the network of the hash, whatever the vertex numbering
+            from harness.spaces.nb101 import canonical_form
+
+            cell = canonical_form(cell)
         net = build_network(space_name, cell, 10, seed=init_seed)
         net = net.to(device)
         x = images.to(device)
@@ -272,8 +302,9 @@ class ZeroCostEvaluator(Evaluator):
     """NASWOT scoring behind the one evaluator interface (a proxy: no training is charged).
 
     ``signal`` is the NASWOT score (higher is better); ``cost`` is ``Cost(n_proxy=1,
-    measured_s=<scoring seconds>)``: the seconds measured now, or, for a score read from the
-    committed table, the seconds recorded when it was computed (``extras["cached"] = 1``).
+    measured_s=<scoring seconds>)``: the seconds measured now, or, for a score read from a
+    committed table or the score cache, the seconds recorded when it was computed
+    (``extras["cached"] = 1``; ``extras["score_cache"] = 1`` when it came from the cache).
     ``test`` is the benchmark's 200-epoch test accuracy (NB201 seed mean) for reporting only;
     NB101 has no shipped test accuracy, so ``test`` is its 108-epoch validation accuracy where
     the 30k table has the cell (NaN otherwise), labelled so in :meth:`describe`. For cifar100 /
@@ -283,8 +314,14 @@ class ZeroCostEvaluator(Evaluator):
     A degenerate cell (singular kernel, e.g. output cut off by ``none``) is a failed evaluation
     with the reason, so searches rank it below every real score.
 
+    Where scores come from, in order (``cache`` not ``"off"``): this evaluator's memo; the
+    committed table (``harness/zc_data``) when its settings (images, batch, seed) match; for
+    NB101, the persistent score cache (:class:`ScoreCache`, outside the repository, keyed by
+    the official hash with the settings in its directory name), which every NB101 score
+    computed here is added to, so no process computes a cell twice; else NASWOT is computed.
+
     Args:
-        benchmark: ``"nb201"`` or ``"nb101"``.
+        benchmark: ``"nb201"`` or ``"nb101"`` (``"nb101-30k"``: the same, for experiment files).
         dataset: NB201 dataset whose test accuracy is reported (``cifar10`` / ``cifar100`` /
             ``imagenet16_120``); NB101: ``cifar10``.
         proxy: ``"naswot"`` (the only proxy so far).
@@ -292,13 +329,20 @@ class ZeroCostEvaluator(Evaluator):
         batch_size: images per scoring batch (2..images available; 128 by default).
         space: the space whose architectures are passed in (its ``to_cell`` maps them to
             benchmark cells); default: the benchmark's native space.
-        device: torch device for scoring.
+        device: torch device for scoring; ``"auto"``: CUDA when available, else CPU.
         num_threads: torch CPU threads while scoring (fixed, for reproducible timings).
-        cache: ``"cell"`` (default) reads a committed NB201 score of exactly this cell when the
-            table's settings (images, batch, seed) match; ``"class"`` also uses the score of the
-            cell's isomorphism-class representative (an approximation: isomorphic cells get other
-            random weights, and dead branches' ReLUs still count); ``"off"`` always computes.
-        table: a :class:`ScoreTable` or path to use instead of the committed one.
+        cache: ``"cell"`` (default) reads a committed score of exactly this cell (NB201: its
+            index; NB101: its hash, which names the isomorphism class) and the NB101 score
+            cache; ``"class"`` also uses, on NB201, the score of the cell's isomorphism-class
+            representative (an approximation: isomorphic NB201 cells get other random weights,
+            and dead branches' ReLUs still count); on NB101 it is the same as ``"cell"``;
+            ``"off"`` always computes and reads or writes no cache.
+        table: a score table or path to use instead of the committed one.
+        score_cache: directory of the NB101 score cache (default: ``<cache dir>/zc_scores``,
+            see :func:`harness.paths.cache_dir`); ``False`` disables it.
+        cache_only: never compute: a cell without a committed or cached score raises
+            :class:`ScoreCacheMiss` (default: the ``NASH_NASWOT_CACHE_ONLY`` environment
+            variable is ``"1"``).
     """
 
     is_proxy = True
@@ -316,23 +360,32 @@ class ZeroCostEvaluator(Evaluator):
         device: str = "cpu",
         num_threads: int | None = DEFAULT_THREADS,
         cache: str = "cell",
-        table: ScoreTable | Path | None = None,
+        table: ScoreTable | HashScoreTable | Path | None = None,
+        score_cache: str | Path | bool | None = None,
+        cache_only: bool | None = None,
     ) -> None:
         from harness.data.images import load_images
 
+        benchmark = BENCHMARK_ALIASES.get(benchmark, benchmark)
         if benchmark not in BENCHMARKS:
-            raise unknown("zero-cost benchmark", benchmark, BENCHMARKS)
+            raise unknown("zero-cost benchmark", benchmark, (*BENCHMARKS, *BENCHMARK_ALIASES))
         if proxy not in PROXIES:
             raise unknown("zero-cost proxy", proxy, PROXIES)
         if cache not in CACHE_MODES:
             raise unknown("score cache mode", cache, CACHE_MODES)
         self.benchmark, self.dataset, self.proxy = benchmark, dataset, proxy
         self.images_name, self.batch_size = images, int(batch_size)
-        self.device, self.num_threads, self.cache = device, num_threads, cache
+        self.device, self.num_threads, self.cache = resolve_device(device), num_threads, cache
         self.images = load_images(images, batch_size)  # validates name and batch size
+        if cache_only is None:
+            cache_only = os.environ.get(CACHE_ONLY_ENV, "") == "1"
+        self.cache_only = bool(cache_only)
         self._memo: dict[tuple[str, int], EvalResult] = {}
         self.n_computed = 0
         self.n_cached = 0
+        self.n_score_cache = 0
+        self._score_caches: dict[int, ScoreCache] = {}
+        self._score_cache_root: Path | None = None
         if benchmark == "nb201":
             from harness.benchmarks import nb201 as tables
             from harness.spaces import nb201
@@ -343,7 +396,7 @@ class ZeroCostEvaluator(Evaluator):
             self._cell_space: Any = nb201.NB201Space()
             self.report_metric = "test_acc@200"
             self.report_label = "200-epoch test accuracy (seed mean)"
-            self._table = self._open_table(table)
+            self._table: ScoreTable | HashScoreTable | None = self._open_table(table)
         else:
             from harness.benchmarks import nb101 as table101
             from harness.spaces.nb101 import NB101Space
@@ -357,18 +410,47 @@ class ZeroCostEvaluator(Evaluator):
                 "108-epoch VALIDATION accuracy where the 30k table has the cell (NB101 ships no "
                 "test accuracy)"
             )
-            self._table = None
+            self._table = self._open_table(table)
+            if cache != "off" and score_cache is not False:
+                self._score_cache_root = (
+                    Path(score_cache).expanduser() if isinstance(score_cache, str | Path) else None
+                )
+                self._score_caches[0] = self._score_cache(0)  # created (and checked) now
+        if self.cache_only and cache == "off":
+            raise ConfigError("cache_only needs a score cache: cache='off' reads none")
         self.space = space if space is not None else self._cell_space
 
-    def _open_table(self, table: ScoreTable | Path | None) -> ScoreTable | None:
+    def _score_cache(self, seed: int) -> ScoreCache:
+        sc = self._score_caches.get(seed)
+        if sc is None:
+            sc = ScoreCache(
+                self.benchmark,
+                self.images_name,
+                self.batch_size,
+                seed,
+                root=self._score_cache_root,
+            )
+            self._score_caches[seed] = sc
+        return sc
+
+    def _open_table(
+        self, table: ScoreTable | HashScoreTable | Path | None
+    ) -> ScoreTable | HashScoreTable | None:
         if self.cache == "off":
             return None
-        if isinstance(table, ScoreTable):
+        if isinstance(table, ScoreTable | HashScoreTable):
             return table
-        path = Path(table) if table is not None else table_path(self.images_name, self.batch_size)
+        if table is not None:
+            path = Path(table)
+        elif self.benchmark == "nb201":
+            path = table_path(self.images_name, self.batch_size)
+        else:
+            path = nb101_table_path(self.images_name, self.batch_size)
         if not path.exists() or not path.with_suffix(".json").exists():
             return None
-        return ScoreTable.read(path)
+        if self.benchmark == "nb201":
+            return ScoreTable.read(path)
+        return HashScoreTable.read(path)
 
     def _cell(self, arch: Hashable) -> tuple[Any, str]:
         cell = self.space.to_cell(arch)
@@ -383,15 +465,16 @@ class ZeroCostEvaluator(Evaluator):
             raise InvalidArchitecture(f"expected an NB101Cell, got {cell!r}")
         return cell, cell.hash
 
-    def _cached(self, index: int, seed: int) -> tuple[float, float, str] | None:
+    def _cached(self, key: str, seed: int) -> tuple[float, float, str] | None:
+        """A committed score of this cell (settings must match), or None."""
         t = self._table
         if t is None or not t.settings_match(self.images_name, self.batch_size, seed):
             return None
-        hit = t.get(index)
+        if isinstance(t, HashScoreTable):
+            return t.get(key)
+        hit = t.get(int(key))
         if hit is None and self.cache == "class":
-            rep = t.by_class().get(
-                self._cell_space.class_id(self._cell_space.from_str(str(index)))
-            )
+            rep = t.by_class().get(self._cell_space.class_id(self._cell_space.from_str(key)))
             hit = t.get(rep) if rep is not None else None
         return hit
 
@@ -402,13 +485,27 @@ class ZeroCostEvaluator(Evaluator):
         memo = self._memo.get((key, seed))
         if memo is not None:
             return memo
-        hit = self._cached(int(key), seed) if self.benchmark == "nb201" else None
+        hit = self._cached(key, seed)
         extras: dict[str, float] = {}
+        if hit is None and self._score_caches:
+            hit = self._score_cache(seed).get(key)
+            if hit is not None:
+                extras["score_cache"] = 1.0
+                self.n_score_cache += 1
         if hit is not None:
             score, seconds, status = hit
-            degenerate, reason = status != "ok", "degenerate cell (recorded in the score table)"
+            degenerate, reason = status != "ok", "degenerate cell (recorded with its score)"
             extras["cached"] = 1.0
             self.n_cached += 1
+        elif self.cache_only:
+            where = self._score_cache(seed).dir if self._score_caches else "no score cache"
+            raise ScoreCacheMiss(
+                f"{self.benchmark} cell {key}: no NASWOT score for images={self.images_name}, "
+                f"batch={self.batch_size}, seed={seed} in the committed table or the score "
+                f"cache ({where}), and this evaluator may not compute (cache only). Allow "
+                f"computing: unset {CACHE_ONLY_ENV}, or `nash reproduce acceleration "
+                "--with-nb101-naswot`, or run on a GPU"
+            )
         else:
             r = score_cell(
                 self.benchmark,
@@ -421,6 +518,10 @@ class ZeroCostEvaluator(Evaluator):
             score, seconds, degenerate, reason = r.score, r.seconds, r.degenerate, r.reason
             extras["n_relus"] = float(r.n_relus)
             self.n_computed += 1
+            if self._score_caches:
+                self._score_cache(seed).put(
+                    key, r, device=str(self.device), threads=self.num_threads
+                )
         cost = Cost(n_proxy=1, measured_s=float(seconds))
         test = self._report(key)
         if degenerate:
@@ -461,11 +562,130 @@ class ZeroCostEvaluator(Evaluator):
             "device": str(self.device),
             "num_threads": self.num_threads,
             "cache": self.cache,
+            "cache_only": self.cache_only,
             "score_table": str(self._table.path) if self._table is not None else None,
+            "score_cache": str(self._score_cache(0).dir) if self._score_caches else None,
+            "n_computed": self.n_computed,
+            "n_cached": self.n_cached,
+            "n_score_cache": self.n_score_cache,
             "report_metric": self.report_metric,
             "report_label": self.report_label,
             "space": self.space.name,
         }
+
+
+def resolve_device(device: str) -> str:
+    """``"auto"``: ``"cuda"`` when torch sees a GPU, else ``"cpu"``; other names unchanged."""
+    if device == "auto":
+        return "cuda" if torch.cuda.is_available() else "cpu"
+    return str(device)
+
+
+# ----------------------------------------------------------------------------------------------
+# the persistent score cache (outside the repository)
+
+SCORE_CACHE_FORMAT = 1
+
+
+class ScoreCache:
+    """NASWOT scores computed on this machine, kept across runs and processes.
+
+    One small JSON file per cell (``<key>.json``: score, seconds, status, ReLU count, device,
+    threads, torch version) in a directory named after everything the score depends on:
+    ``<root>/<space>_naswot_<images>-<image data fingerprint>_b<batch>_seed<seed>_v<format>``
+    (root: ``<cache dir>/zc_scores``, next to the converted benchmark tables). Append-only: a
+    file is written once, atomically (temporary file + rename), and never changed, so
+    concurrent writers in several processes are safe (both computed the same cell with the
+    same settings; the last rename wins) and a killed writer leaves no partial file. A file
+    that does not parse is a miss (and is replaced by the next computation).
+
+    The device is recorded but is not part of the key: CPU and CUDA scores of a cell differ
+    only where float rounding flips an activation's sign (TF32 is off while scoring).
+    """
+
+    def __init__(
+        self,
+        space: str,
+        images: str,
+        batch_size: int,
+        seed: int,
+        *,
+        root: Path | None = None,
+    ) -> None:
+        from harness.benchmarks.registry import source_fingerprint
+        from harness.data.images import IMAGE_SETS
+        from harness.paths import cache_dir
+
+        if space not in BENCHMARKS:
+            raise unknown("score-cache space", space, BENCHMARKS)
+        if images not in IMAGE_SETS:
+            raise unknown("image set", images, IMAGE_SETS)
+        fp = source_fingerprint(IMAGE_SETS[images][0])
+        base = Path(root) if root is not None else cache_dir() / "zc_scores"
+        self.space = space
+        self.settings = {"images": images, "batch_size": int(batch_size), "seed": int(seed)}
+        self.dir = (
+            base / f"{space}_naswot_{images}-{fp}_b{int(batch_size)}_seed{int(seed)}"
+            f"_v{SCORE_CACHE_FORMAT}"
+        )
+        try:
+            self.dir.mkdir(parents=True, exist_ok=True)
+        except OSError as e:
+            raise ConfigError(
+                f"score cache directory {self.dir} cannot be created ({e.strerror or e}); set "
+                "NASH_CACHE_DIR to a writable directory or pass score_cache=False"
+            ) from None
+
+    def _path(self, key: str) -> Path:
+        ok = (
+            len(key) == 32 and all(c in "0123456789abcdef" for c in key)
+            if self.space == "nb101"
+            else key.isdigit()
+        )
+        if not ok:
+            raise InvalidArchitecture(
+                f"score-cache key {key!r} is not an official NB101 hash (32 lowercase hex digits)"
+                if self.space == "nb101"
+                else f"score-cache key {key!r} is not an NB201 index"
+            )
+        return self.dir / f"{key}.json"
+
+    def get(self, key: str) -> tuple[float, float, str] | None:
+        """(score, seconds, status) of a cached cell, or None."""
+        path = self._path(key)
+        try:
+            rec = json.loads(path.read_text())
+            return float(rec["score"]), float(rec["seconds"]), str(rec["status"])
+        except FileNotFoundError:
+            return None
+        except (OSError, ValueError, KeyError, TypeError):
+            return None  # a damaged entry is a miss; the next put replaces it
+
+    def put(
+        self, key: str, r: NaswotResult, *, device: str = "cpu", threads: int | None = None
+    ) -> None:
+        """Record one scoring (atomic; never leaves a partial file)."""
+        from harness.paths import atomic_path
+
+        rec = {
+            "key": key,
+            "score": r.score if math.isfinite(r.score) else "-inf",
+            "seconds": round(r.seconds, 4),
+            "status": "degenerate" if r.degenerate else "ok",
+            "n_relus": r.n_relus,
+            "device": device,
+            "threads": threads,
+            "torch": torch.__version__,
+            **self.settings,
+        }
+        with atomic_path(self._path(key)) as tmp:
+            tmp.write_text(json.dumps(rec) + "\n")
+
+    def keys(self) -> list[str]:
+        return sorted(p.stem for p in self.dir.glob("*.json"))
+
+    def __len__(self) -> int:
+        return len(self.keys())
 
 
 # ----------------------------------------------------------------------------------------------
@@ -647,6 +867,186 @@ def compute_nb201_table(
     finally:
         if done_since_flush:
             table.write()
+        if bar is not None:
+            bar.close()
+    return table
+
+
+# ----------------------------------------------------------------------------------------------
+# the committed NB101 table (keyed by the official hash)
+
+NB101_TABLE_COLUMNS = ("nb101_hash", "score", "seconds", "status", "n_relus")
+
+
+def nb101_table_path(images: str = "cifar10", batch_size: int = 128, seed: int = 0) -> Path:
+    """Where the committed NB101 NASWOT table for these settings lives."""
+    return ZC_DATA / f"nb101_naswot_{images}_b{batch_size}_seed{seed}.csv"
+
+
+class HashScoreTable:
+    """NASWOT scores of NB101 cells by official hash, with the settings that produced them.
+
+    A CSV (``nb101_hash, score, seconds, status, n_relus``; ``status`` ``ok`` or
+    ``degenerate``, whose score is ``-inf``) and a JSON sidecar of settings (images, batch,
+    seed, threads, torch version, machine, regeneration command, wall time, coverage).
+    """
+
+    def __init__(self, path: Path, meta: dict[str, Any] | None = None) -> None:
+        self.path = Path(path)
+        self.meta: dict[str, Any] = dict(meta or {})
+        self.rows: dict[str, tuple[float, float, str, int]] = {}
+
+    @property
+    def meta_path(self) -> Path:
+        return self.path.with_suffix(".json")
+
+    @classmethod
+    def read(cls, path: Path) -> HashScoreTable:
+        import pandas as pd
+
+        t = cls(path, json.loads(path.with_suffix(".json").read_text()))
+        df = pd.read_csv(path, dtype={"nb101_hash": str})
+        if tuple(df.columns) != NB101_TABLE_COLUMNS:
+            raise DataError(
+                f"{path}: expected columns {NB101_TABLE_COLUMNS}, got {tuple(df.columns)}"
+            )
+        for h, s, sec, st, n in df.itertuples(index=False):
+            t.rows[str(h)] = (float(s), float(sec), str(st), int(n))
+        return t
+
+    def settings_match(self, images: str, batch_size: int, seed: int) -> bool:
+        m = self.meta
+        return (m.get("images"), m.get("batch_size"), m.get("seed")) == (images, batch_size, seed)
+
+    def get(self, key: str) -> tuple[float, float, str] | None:
+        r = self.rows.get(str(key))
+        return None if r is None else (r[0], r[1], r[2])
+
+    def write(self) -> None:
+        from harness.paths import atomic_path
+
+        lines = [",".join(NB101_TABLE_COLUMNS)]
+        for h in sorted(self.rows):
+            s, sec, st, n = self.rows[h]
+            lines.append(f"{h},{s!r},{sec:.4f},{st},{n}")
+        with atomic_path(self.path) as tmp:
+            tmp.write_text("\n".join(lines) + "\n")
+            tmp.chmod(0o644)
+        secs = np.array([r[1] for r in self.rows.values()], dtype=float)
+        self.meta["n_cells"] = len(self.rows)
+        self.meta["n_degenerate"] = sum(r[2] != "ok" for r in self.rows.values())
+        if secs.size:
+            self.meta["cell_seconds"] = {
+                "median": round(float(np.median(secs)), 3),
+                "mean": round(float(secs.mean()), 3),
+                "min": round(float(secs.min()), 3),
+                "max": round(float(secs.max()), 3),
+                "total": round(float(secs.sum()), 1),
+            }
+        with atomic_path(self.meta_path) as tmp:  # the sidecar last: it describes the CSV
+            tmp.write_text(json.dumps(self.meta, indent=1, sort_keys=True) + "\n")
+            tmp.chmod(0o644)
+
+
+def compute_nb101_table(
+    *,
+    images: str = "cifar10",
+    batch_size: int = 128,
+    seed: int = 0,
+    num_threads: int = 1,
+    limit: int | None = None,
+    max_seconds: float | None = None,
+    flush_every: int = 5,
+    path: Path | None = None,
+    progress: bool = True,
+) -> HashScoreTable:
+    """Compute (or resume) NASWOT of the 292 distinct cells of the shipped zc500 NB101 sample.
+
+    Cells are deduplicated by official hash (first row's spec, file order); partial results
+    are written atomically every ``flush_every`` cells, so a killed run resumes where it
+    stopped. The sidecar accumulates the wall time over sessions.
+    """
+    import platform
+
+    from harness.benchmarks.nb101 import ZC500_FILE, zc500_cells
+    from harness.data.images import load_images
+
+    path = path or nb101_table_path(images, batch_size, seed)
+    if path.exists() and path.with_suffix(".json").exists():
+        table = HashScoreTable.read(path)
+        if not table.settings_match(images, batch_size, seed):
+            raise ConfigError(
+                f"{path} holds scores for other settings ({table.meta.get('images')}, batch "
+                f"{table.meta.get('batch_size')}, seed {table.meta.get('seed')}); pass --out "
+                "for a new table"
+            )
+    else:
+        table = HashScoreTable(path)
+    x = load_images(images, batch_size)  # validates images and batch size first
+    cells = zc500_cells()
+    cmd = (
+        f"nash score nb101 --proxy naswot --images {images} --batch-size {batch_size} "
+        f"--seed {seed} --threads {num_threads}"
+    )
+    sessions = list(table.meta.get("sessions", []))
+    table.meta.update(
+        proxy="naswot",
+        space="nb101",
+        images=images,
+        batch_size=batch_size,
+        seed=seed,
+        num_threads=num_threads,
+        torch=torch.__version__,
+        machine=platform.processor() or platform.machine(),
+        command=cmd,
+        cells=f"the {len(cells)} distinct cells (by official hash) of {ZC500_FILE} "
+        "(NAS-Bench-Suite-Zero sample), in file order; the first row's spec of each hash",
+        network="nasbench-pytorch NB101 skeleton (stem 128 channels, 3 stacks x 3 cells), "
+        "built from the canonical form of the hash; PyTorch default initialisation seeded by "
+        "(seed, 'nb101', hash); training mode (batch statistics); one forward pass",
+        images_note="the first 128 of the 164 shipped CIFAR-10 images (normalised)"
+        if images == "cifar10"
+        else f"{images} images",
+        coverage_of=len(cells),
+    )
+    todo = [h for h in cells if h not in table.rows]
+    if limit is not None:
+        todo = todo[:limit]
+    bar: Any = None
+    if progress:
+        from tqdm import tqdm
+
+        bar = tqdm(total=len(todo), desc="naswot nb101", unit="cell", file=sys.stderr)
+    load = os.getloadavg()[0] if hasattr(os, "getloadavg") else math.nan
+    t0 = time.perf_counter()
+    done_since_flush = n_done = 0
+
+    def flush() -> None:
+        wall = time.perf_counter() - t0
+        table.meta["sessions"] = [
+            *sessions,
+            {"cells": n_done, "wall_s": round(wall, 1), "loadavg_1min_at_start": load},
+        ]
+        table.meta["wall_s"] = round(sum(s["wall_s"] for s in table.meta["sessions"]), 1)
+        table.write()
+
+    try:
+        for h in todo:
+            r = score_cell("nb101", cells[h], x, seed=seed, num_threads=num_threads)
+            status = "degenerate" if r.degenerate else "ok"
+            table.rows[h] = (r.score, r.seconds, status, r.n_relus)
+            done_since_flush += 1
+            n_done += 1
+            if bar is not None:
+                bar.update(1)
+            if done_since_flush >= flush_every:
+                flush()
+                done_since_flush = 0
+            if max_seconds is not None and time.perf_counter() - t0 > max_seconds:
+                break
+    finally:
+        if done_since_flush or not path.exists():
+            flush()
         if bar is not None:
             bar.close()
     return table

@@ -4,6 +4,7 @@ contract, the score table, bad input, and agreement with the published ``nwot`` 
 from __future__ import annotations
 
 import math
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -247,12 +248,140 @@ def test_agreement_with_published_nwot(tables, images: torch.Tensor) -> None:
 
 
 @pytest.mark.slow
-def test_nb101_scoring(small_images: torch.Tensor) -> None:
+def test_nb101_scoring(small_images: torch.Tensor, tmp_path) -> None:
     from harness.spaces.nb101 import NB101Space
 
     space = NB101Space()
     cell = space.sample(np.random.default_rng(0))
-    ev = ZeroCostEvaluator("nb101", batch_size=16)
+    ev = ZeroCostEvaluator("nb101", batch_size=16, score_cache=tmp_path)
     res = ev.evaluate(cell)
     assert res.ok and res.cost.n_proxy == 1 and res.extras["n_relus"] > 0
     assert math.isfinite(res.signal)
+
+
+# -- NB101: scores keyed by the official hash, the committed table, the score cache -----------
+
+
+def _two_numberings() -> tuple[object, object]:
+    """One NB101 cell under two vertex numberings (two parallel branches swapped)."""
+    from harness.spaces.nb101 import NB101Cell
+
+    m = np.array([[0, 1, 1, 0], [0, 0, 0, 1], [0, 0, 0, 1], [0, 0, 0, 0]])
+    a = NB101Cell.from_spec(m, ["input", "conv3x3-bn-relu", "maxpool3x3", "output"])
+    b = NB101Cell.from_spec(m, ["input", "maxpool3x3", "conv3x3-bn-relu", "output"])
+    assert a != b and a.hash == b.hash
+    return a, b
+
+
+@pytest.mark.slow
+def test_nb101_score_is_a_function_of_the_hash(small_images: torch.Tensor) -> None:
+    a, b = _two_numberings()
+    ra, rb = score_cell("nb101", a, small_images), score_cell("nb101", b, small_images)
+    assert math.isfinite(ra.score) and ra.score == rb.score and ra.n_relus == rb.n_relus
+    assert score_cell("nb101", a, small_images, seed=1).score != ra.score
+
+
+@pytest.mark.slow
+def test_nb101_score_cache_is_shared_by_instances_and_keyed_by_settings(tmp_path) -> None:
+    from harness.evaluators.zero_cost import ScoreCache
+
+    a, b = _two_numberings()
+    ev1 = ZeroCostEvaluator("nb101", batch_size=16, score_cache=tmp_path)
+    r1 = ev1.evaluate(a)
+    assert ev1.n_computed == 1 and "cached" not in r1.extras and r1.extras["n_relus"] > 0
+    cache = ScoreCache("nb101", "cifar10", 16, 0, root=tmp_path)
+    assert cache.keys() == [a.hash] and cache.dir.name.startswith("nb101_naswot_cifar10-")
+    assert "_b16_seed0_" in cache.dir.name
+    # a new instance (a new process would read the same files) hits the cache, no recompute;
+    # the isomorphic numbering has the same hash, hence the same entry
+    ev2 = ZeroCostEvaluator("nb101-30k", batch_size=16, score_cache=tmp_path)
+    r2 = ev2.evaluate(b)
+    assert r2.extras["cached"] == 1 and r2.extras["score_cache"] == 1 and ev2.n_computed == 0
+    assert r2.signal == r1.signal and r2.cost.measured_s == pytest.approx(
+        r1.cost.measured_s, abs=1e-3
+    )
+    assert ev2.describe()["n_score_cache"] == 1
+    # other settings do not hit: another seed, another batch size
+    r3 = ev2.evaluate(a, seed=1)
+    assert "cached" not in r3.extras and ev2.n_computed == 1 and r3.signal != r1.signal
+    ev8 = ZeroCostEvaluator("nb101", batch_size=8, score_cache=tmp_path)
+    assert "cached" not in ev8.evaluate(a).extras and ev8.n_computed == 1
+    assert len(ScoreCache("nb101", "cifar10", 16, 1, root=tmp_path)) == 1
+    # cache="off" neither reads nor writes
+    off = ZeroCostEvaluator("nb101", batch_size=16, score_cache=tmp_path, cache="off")
+    assert "cached" not in off.evaluate(a).extras and len(cache) == 1
+
+
+def test_nb101_cache_only_reads_and_names_the_fix(tmp_path) -> None:
+    from harness.evaluators.zero_cost import NaswotResult, ScoreCache, ScoreCacheMiss
+
+    a, _ = _two_numberings()
+    ScoreCache("nb101", "cifar10", 16, 0, root=tmp_path).put(
+        a.hash, NaswotResult(42.5, 3, 100, 1.25), device="cpu", threads=1
+    )
+    ev = ZeroCostEvaluator("nb101", batch_size=16, score_cache=tmp_path, cache_only=True)
+    r = ev.evaluate(a)
+    assert r.signal == 42.5 and r.cost.measured_s == 1.25 and ev.n_computed == 0
+    with pytest.raises(ScoreCacheMiss, match="--with-nb101-naswot"):
+        ev.evaluate(a, seed=3)
+    with pytest.raises(ConfigError, match="cache_only"):
+        ZeroCostEvaluator("nb101", batch_size=16, cache="off", cache_only=True)
+
+
+def test_score_cache_rejects_bad_keys_and_survives_damage(tmp_path) -> None:
+    from harness.evaluators.zero_cost import NaswotResult, ScoreCache
+
+    cache = ScoreCache("nb101", "cifar10", 128, 0, root=tmp_path)
+    with pytest.raises(InvalidArchitecture, match="32 lowercase hex"):
+        cache.get("../../etc/passwd")
+    key = "0" * 32
+    (cache.dir / f"{key}.json").write_text('{"score": 1.0, "seco')  # a damaged entry: a miss
+    assert cache.get(key) is None
+    cache.put(key, NaswotResult(-math.inf, 1, 10, 0.5, True, "singular"))
+    assert cache.get(key) == (-math.inf, 0.5, "degenerate")
+    assert not list(cache.dir.glob(".*.tmp"))
+
+
+def _hammer(root: str, key: str, n: int) -> int:
+    from harness.evaluators.zero_cost import NaswotResult, ScoreCache
+
+    cache = ScoreCache("nb101", "cifar10", 128, 0, root=Path(root))
+    bad = 0
+    for i in range(n):
+        cache.put(key, NaswotResult(7.0, 1, 1, float(i % 3)))
+        got = cache.get(key)
+        bad += got is None or got[0] != 7.0
+    return bad
+
+
+def test_score_cache_is_safe_with_concurrent_writers(tmp_path) -> None:
+    """Two processes write and read the same entry 200 times each: no reader sees a partial
+    file (writes are atomic renames)."""
+    from concurrent.futures import ProcessPoolExecutor
+
+    key = "f" * 32
+    with ProcessPoolExecutor(2) as pool:
+        bad = list(pool.map(_hammer, [str(tmp_path)] * 2, [key] * 2, [200] * 2))
+    assert bad == [0, 0]
+
+
+@pytest.mark.slow
+def test_nb101_table_generator_resumes_and_is_reproducible(tmp_path) -> None:
+    from harness.benchmarks.nb101 import zc500_cells
+    from harness.evaluators.zero_cost import HashScoreTable, compute_nb101_table
+
+    out = tmp_path / "nb101.csv"
+    t1 = compute_nb101_table(batch_size=8, limit=1, path=out, progress=False)
+    t2 = compute_nb101_table(batch_size=8, limit=1, path=out, progress=False)
+    first_two = list(zc500_cells())[:2]
+    assert sorted(t2.rows) == sorted(first_two) and set(t1.rows) < set(t2.rows)
+    back = HashScoreTable.read(out)
+    assert {h: r[0] for h, r in back.rows.items()} == {h: r[0] for h, r in t2.rows.items()}
+    assert len(back.meta["sessions"]) == 2 and back.meta["n_cells"] == 2
+    assert back.meta["wall_s"] >= back.meta["sessions"][0]["wall_s"]
+    assert back.meta["command"].startswith("nash score nb101 --proxy naswot")
+    h = first_two[0]
+    again = score_cell("nb101", zc500_cells()[h], load_images("cifar10", 8), num_threads=1)
+    assert back.rows[h][0] == again.score
+    with pytest.raises(ConfigError, match="other settings"):
+        compute_nb101_table(batch_size=16, limit=1, path=out, progress=False)
