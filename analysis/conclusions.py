@@ -78,6 +78,23 @@ def _setting_runs(df: pd.DataFrame, setting: str, label: str) -> pd.DataFrame:
     return df[(df["setting"] == setting) & (df["strategy_label"] == label)]
 
 
+def reported_column(ans: pd.DataFrame, setting: str) -> tuple[str, str]:
+    """(answers column, trials column) of the setting's reported metric.
+
+    Test accuracy where the setting has any (NB201), else validation accuracy (NB101 ships no
+    test accuracy: its runs report validation, and the columns say so).
+    """
+    sub = ans.loc[ans["setting"] == setting, "answer_test"].to_numpy(float)
+    return ("answer_test", "test") if np.isfinite(sub).any() else ("answer_val", "val")
+
+
+def space_mean_nb101() -> float:
+    """Mean 108-epoch validation accuracy over the 30,001 NB101 records (conclusion (b))."""
+    from harness.benchmarks import nb101
+
+    return float(np.nanmean(np.asarray(nb101.load().column("val_acc@108"), float)))
+
+
 def _p(p: float) -> str:
     return "p < 0.001" if p < 0.001 else f"p = {p:.3f}"
 
@@ -117,12 +134,16 @@ def conclusion_a(rs: RunSet) -> list[Verdict]:
     return out
 
 
-def conclusion_b(rs: RunSet, ans: pd.DataFrame, space_test_mean: float) -> list[Verdict]:
+def conclusion_b(
+    rs: RunSet, ans: pd.DataFrame, space_test_mean: float, space_val_mean: float = math.nan
+) -> list[Verdict]:
     """(b): NASWOT-driven GA visits good cells, but its answer lags the best cell it visited.
 
-    Guides: the mean test accuracy of the distinct cells the NASWOT GA evaluated exceeds the
-    space's mean. Cannot tell apart: the gap between the best visited cell's test accuracy and
-    the answer's is larger than the validation-driven GA's (Wilcoxon paired by seed).
+    Guides: the mean reported accuracy (test on NB201; validation on NB101, compared with
+    ``space_val_mean``, the 30k records' mean) of the distinct cells the NASWOT GA evaluated
+    exceeds the space's mean. Cannot tell apart: the gap between the best visited cell's
+    accuracy and the answer's is larger than the validation-driven GA's (Wilcoxon paired by
+    seed).
     """
     out = []
     t = rs.trials
@@ -131,24 +152,28 @@ def conclusion_b(rs: RunSet, ans: pd.DataFrame, space_test_mean: float) -> list[
         va = _setting_runs(ans, setting, GA)
         if nw.empty or va.empty:
             continue
+        acol, tcol = reported_column(ans, setting)
+        space_mean = space_test_mean if tcol == "test" else space_val_mean
         visited = t[t["run_id"].isin(nw["run_id"]) & (t["repeat"] == False)]  # noqa: E712
-        mean_visited = float(visited["test"].mean())
-        gap_nw = (nw["best_test_seen"] - nw["answer_test"]).to_numpy(float)
-        gap_va = (va["best_test_seen"] - va["answer_test"]).to_numpy(float)
+        visited = visited[visited["phase"] != "final"] if "phase" in visited else visited
+        mean_visited = float(visited[tcol].mean())
+        gap_nw = (nw["best_test_seen"] - nw[acol]).to_numpy(float)
+        gap_va = (va["best_test_seen"] - va[acol]).to_numpy(float)
         c = S.compare_pair(
             gap_nw, gap_va, x_seeds=nw["seed"].to_numpy(), y_seeds=va["seed"].to_numpy()
         )
         p = c["p_wilcoxon"] if math.isfinite(c["p_wilcoxon"]) else c["p_mwu"]
-        guides = mean_visited > space_test_mean
+        guides = mean_visited > space_mean
         apart = p < ALPHA and np.median(gap_nw) > np.median(gap_va)
         verdict = "yes" if guides and apart else ("partly" if guides or apart else "no")
+        what = "test" if tcol == "test" else "VALIDATION"
         out.append(
             Verdict(
                 "b",
                 setting,
                 verdict,
-                f"visited cells' mean test {mean_visited:.2f} vs space mean "
-                f"{space_test_mean:.2f}; best-visited minus answer test: NASWOT GA median "
+                f"visited cells' mean {what} {mean_visited:.2f} vs space mean "
+                f"{space_mean:.2f}; best-visited minus answer {what}: NASWOT GA median "
                 f"{np.median(gap_nw):.2f} vs validation GA {np.median(gap_va):.2f} (Wilcoxon "
                 f"{_p(p)})",
             )
@@ -259,20 +284,21 @@ def conclusion_e(rs: RunSet, ans: pd.DataFrame) -> list[Verdict]:
         others = [GA, FA_GCN, GA_NW, FA_NW]
         worse = []
         pvals, comps = [], []
+        acol, tcol = reported_column(ans, setting)
+        what = "test" if tcol == "test" else "val"
+        mine = fa[acol].to_numpy(float)
         for o in others:
-            y = _setting_runs(ans, setting, o)["answer_test"].to_numpy(float)
+            y = _setting_runs(ans, setting, o)[acol].to_numpy(float)
             if y.size < 2:
                 continue
-            c = S.compare_pair(fa["answer_test"].to_numpy(float), y)
+            c = S.compare_pair(mine, y)
             pvals.append(c["p_mwu"])
             comps.append((o, c, float(np.median(y))))
         if pvals:
             for (o, _c, my), p in zip(comps, S.holm(pvals), strict=True):
-                if p < ALPHA and np.median(fa["answer_test"]) < my:
+                if p < ALPHA and np.median(mine) < my:
                     worse.append(o)
-                parts.append(
-                    f"test vs {o}: {np.median(fa['answer_test']):.2f} vs {my:.2f} (Holm {_p(p)})"
-                )
+                parts.append(f"{what} vs {o}: {np.median(mine):.2f} vs {my:.2f} (Holm {_p(p)})")
         if all(faster) and not worse:
             verdict = "yes"
         elif any(faster) or not worse:
@@ -286,13 +312,85 @@ def conclusion_e(rs: RunSet, ans: pd.DataFrame) -> list[Verdict]:
 
 
 def all_conclusions(
-    rs: RunSet, *, space_test_mean: float, batch_table: Path | None
+    rs: RunSet,
+    *,
+    space_test_mean: float,
+    batch_table: Path | None,
+    space_val_mean: float | None = None,
 ) -> pd.DataFrame:
+    """Every conclusion's verdicts; ``space_val_mean`` (NB101, for (b)) defaults to the 30k
+    records' mean validation accuracy where a setting needs it."""
     ans = answers(rs)
+    if space_val_mean is None:
+        needs = any(
+            reported_column(ans, st)[1] == "val"
+            for st in rs.settings
+            if not _setting_runs(ans, st, GA_NW).empty
+        )
+        space_val_mean = space_mean_nb101() if needs else math.nan
     rows: list[Verdict] = []
     rows += conclusion_a(rs)
-    rows += conclusion_b(rs, ans, space_test_mean)
+    rows += conclusion_b(rs, ans, space_test_mean, space_val_mean)
     rows += conclusion_c(batch_table)
     rows += conclusion_d(ans)
     rows += conclusion_e(rs, ans)
     return pd.DataFrame([v.row() for v in rows])
+
+
+SURROGATE_BENCH = "nb101-surrogate"
+#: why a conclusion has no nb101-surrogate verdict
+_NO_SURROGATE = {
+    "b": "not tested there: NASWOT fitness runs on the NB101 30k pool only (its own scores)",
+    "c": "not tested there: the batch-size table is NB201",
+}
+
+
+def surrogate_agreement(verdicts: pd.DataFrame, surrogate_settings: list[str]) -> pd.DataFrame:
+    """Per conclusion: does the surrogate-completed NB101 setting agree with the others?
+
+    Compares the nb101-surrogate verdict with the verdicts on the real NB101 30k pool and on
+    NB201 (``yes`` / ``partly`` / ``no`` counts). "agrees" means the same verdict as the NB101
+    pool (the same space, real records only), else as the majority of the NB201 settings.
+    """
+    rows = []
+    for c in ("a", "b", "c", "d", "e"):
+        v = verdicts[verdicts["conclusion"] == c] if len(verdicts) else verdicts
+        sur = v[v["setting"].isin(surrogate_settings)] if len(v) else v
+        pool = v[v["setting"].str.contains("nb101-30k")] if len(v) else v
+        nb201 = (
+            v[~v["setting"].isin(surrogate_settings) & ~v["setting"].str.contains("nb101")]
+            if len(v)
+            else v
+        )
+        s_v = "; ".join(sur["supported"]) if len(sur) else "n/a"
+        p_v = "; ".join(pool["supported"]) if len(pool) else "n/a"
+        counts = nb201["supported"].value_counts().to_dict() if len(nb201) else {}
+        n_v = ", ".join(f"{k} {counts[k]}" for k in ("yes", "partly", "no", "n/a") if k in counts)
+        if not len(sur):
+            agrees = _NO_SURROGATE.get(c, "no nb101-surrogate verdict (runs missing)")
+        elif len(pool):
+            same = set(sur["supported"]) == set(pool["supported"])
+            agrees = (
+                "yes (same verdict as the NB101 30k pool)"
+                if same
+                else f"no: nb101-surrogate says {s_v}, the NB101 30k pool {p_v}"
+            )
+        elif counts:
+            major = max(counts, key=lambda k: counts[k])
+            agrees = (
+                f"yes (the NB201 majority verdict, {major})"
+                if s_v == major
+                else f"no: nb101-surrogate says {s_v}, most NB201 settings {major}"
+            )
+        else:
+            agrees = "nothing to compare with"
+        rows.append(
+            {
+                "conclusion": c,
+                "nb101-surrogate (SURROGATE-BASED)": s_v,
+                "nb101-30k pool": p_v,
+                "NB201 settings": n_v or "n/a",
+                "nb101-surrogate agrees?": agrees,
+            }
+        )
+    return pd.DataFrame(rows)

@@ -267,10 +267,16 @@ def _cmd_reproduce(args: argparse.Namespace) -> int:
 
     from harness.benchmarks import nb201 as t201
     from harness.runner.experiment import run_experiments
-    from harness.suites import load_suite, run_priority
+    from harness.suites import resolve_suite, run_priority
 
-    exps = load_suite(args.suite, quick=args.quick, seeds=args.seeds)
     out = Path(args.out or f"reports/{args.suite}")
+    exps, gates = resolve_suite(
+        args.suite,
+        quick=args.quick,
+        seeds=args.seeds,
+        with_nb101_naswot=args.with_nb101_naswot,
+        runs_dir=out / "runs",
+    )
     n = sum(len(e.runs()) for e in exps)
     print(
         f"reproduce {args.suite}{' --quick' if args.quick else ''}: {len(exps)} experiments, "
@@ -299,6 +305,7 @@ def _cmd_reproduce(args: argparse.Namespace) -> int:
         "runs_total": n,
         "runs_executed": executed,
         "search_s": search_s,
+        "gates": [g.as_dict() for g in gates],
     }
     if args.suite == "baselines":
         from analysis.baselines import write_baselines_report
@@ -477,6 +484,12 @@ def build_parser() -> argparse.ArgumentParser:
     )
     rp.add_argument("suite", help="acceleration | baselines")
     rp.add_argument("--quick", action="store_true", help="a first look: few seeds, minutes")
+    rp.add_argument(
+        "--with-nb101-naswot",
+        action="store_true",
+        help="also run NB101 with NASWOT fitness, computing scores (about 6 CPU-s per new "
+        "cell; on by itself with a GPU; otherwise only runs whose scores are all cached)",
+    )
     rp.add_argument("--seeds", type=int, default=None, help="override every seed count")
     rp.add_argument("--workers", type=int, default=None, help="processes (default: all cores)")
     rp.add_argument("--out", default=None, help="report directory (default reports/<suite>)")

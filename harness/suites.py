@@ -8,12 +8,20 @@ the full runs (same run identities), so a later full run resumes from them.
 
 from __future__ import annotations
 
+import os
+from collections.abc import Collection, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
 from pathlib import Path
+from typing import Any
 
 from harness.errors import NashError, unknown
 from harness.paths import REPO_ROOT
 from harness.runner.experiment import Experiment, RunSpec, load_experiment
+
+#: the gate of the NB101 settings with NASWOT fitness (about 6 CPU-seconds per new cell)
+NB101_NASWOT = "nb101-naswot"
+GATES = (NB101_NASWOT,)
 
 
 @dataclass(frozen=True)
@@ -23,6 +31,9 @@ class SuiteItem:
     quick_seeds: int = 3
     #: strategy label -> max seeds in quick mode (0 leaves the strategy out)
     quick_caps: dict[str, int] = field(default_factory=dict)
+    #: strategy label -> gate: such strategies run only where the gate is open (see
+    #: :func:`resolve_suite`): costly settings that need a GPU, a score cache or a flag
+    gated: dict[str, str] = field(default_factory=dict)
 
 
 SUITES: dict[str, tuple[SuiteItem, ...]] = {
@@ -40,9 +51,19 @@ SUITES: dict[str, tuple[SuiteItem, ...]] = {
         SuiteItem("acceleration/baselines.toml", quick_seeds=3),
         SuiteItem("acceleration/nb201_12ep.toml", quick=False),
         SuiteItem("acceleration/baselines_12ep.toml", quick=False),
-        SuiteItem("acceleration/nb101_pool.toml", quick_seeds=1, quick_caps={"ga_val": 1}),
+        SuiteItem(
+            "acceleration/nb101_pool.toml",
+            quick_seeds=1,
+            quick_caps={"ga_val": 1},
+            gated={"ga_naswot": NB101_NASWOT, "nasea_xgb_naswot": NB101_NASWOT},
+        ),
         SuiteItem(
             "acceleration/nb101_baselines.toml", quick_seeds=2, quick_caps={"neural_predictor": 1}
+        ),
+        SuiteItem(
+            "acceleration/nb101_surrogate.toml",
+            quick_seeds=2,
+            quick_caps={"ga_val": 1, "nasea_xgb_val": 1},
         ),
     ),
     "baselines": (
@@ -66,13 +87,25 @@ _COST_HINT = {
 
 def run_priority(spec: RunSpec) -> float:
     base = _COST_HINT.get(spec.strategy.label, 0.5)
-    if spec.benchmark.name == "nb101-30k":
+    if spec.benchmark.name in ("nb101-30k", "nb101-surrogate"):
         base *= 4  # NB101 hashing in every mutation
+    if (spec.strategy.evaluator or spec.benchmark.evaluator) == "naswot":
+        base *= 100  # real NASWOT scoring of every new cell
     return base
 
 
-def load_suite(name: str, *, quick: bool = False, seeds: int | None = None) -> list[Experiment]:
-    """The suite's experiments, shrunk for ``quick``; ``seeds`` overrides every seed count."""
+def load_suite(
+    name: str,
+    *,
+    quick: bool = False,
+    seeds: int | None = None,
+    gates: Collection[str] | None = None,
+) -> list[Experiment]:
+    """The suite's experiments, shrunk for ``quick``; ``seeds`` overrides every seed count.
+
+    ``gates``: the open gates; gated strategies behind a closed gate are left out (None: every
+    gate open, the suite as written).
+    """
     if name not in SUITES:
         raise unknown("suite", name, SUITES)
     if seeds is not None and seeds < 1:
@@ -85,18 +118,168 @@ def load_suite(name: str, *, quick: bool = False, seeds: int | None = None) -> l
         n_seeds = seeds if seeds is not None else (item.quick_seeds if quick else None)
         if n_seeds is not None:
             exp = replace(exp, seeds=tuple(range(n_seeds)))
-        if quick:
-            strategies = []
-            for s in exp.strategies:
+        strategies = []
+        for s in exp.strategies:
+            gate = item.gated.get(s.label)
+            if gate is not None and gates is not None and gate not in gates:
+                continue
+            if quick:
                 cap = item.quick_caps.get(s.label)
                 if cap == 0:
                     continue
                 if cap is not None:
                     s = replace(s, max_seeds=min(cap, s.max_seeds or cap))
-                strategies.append(s)
-            exp = replace(exp, strategies=tuple(strategies))
-        out.append(exp)
+            strategies.append(s)
+        if strategies:
+            out.append(replace(exp, strategies=tuple(strategies)))
     return out
+
+
+def gated_strategies(name: str, gate: str) -> dict[str, set[str]]:
+    """Experiment name -> labels of its strategies behind ``gate``."""
+    out: dict[str, set[str]] = {}
+    for item in SUITES[name]:
+        labels = {lab for lab, g in item.gated.items() if g == gate}
+        if labels:
+            out[load_experiment(REPO_ROOT / "experiments" / item.path).name] = labels
+    return out
+
+
+# -- gates -------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class GateDecision:
+    """Whether a gated setting ran, and how (written into the report's timing section)."""
+
+    gate: str
+    #: "gpu" / "flag": computed (GPU found / flag given); "cache": only runs whose every score
+    #: was already cached (or which had finished before); "off": nothing to run
+    mode: str
+    runs_total: int
+    runs_included: int
+    note: str
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "gate": self.gate,
+            "mode": self.mode,
+            "runs_total": self.runs_total,
+            "runs_included": self.runs_included,
+            "note": self.note,
+        }
+
+
+@contextmanager
+def _env(key: str, value: str) -> Iterator[None]:
+    old = os.environ.get(key)
+    os.environ[key] = value
+    try:
+        yield
+    finally:
+        if old is None:
+            os.environ.pop(key, None)
+        else:
+            os.environ[key] = old
+
+
+def _seed(spec: RunSpec) -> int:
+    return spec.seed
+
+
+def _from_cache(exp: Experiment, labels: set[str], runs_dir: Path) -> tuple[Experiment, int, int]:
+    """Run the gated strategies' unfinished runs with cache-only scoring, in this process.
+
+    A run that meets an uncached cell stops at once (nothing is written); a run whose every
+    score is committed or cached completes and is written like any run. Returns the
+    experiment restricted to the gated strategies' leading seeds that are finished now (so the
+    suite never computes a score for them), the runs in total and the runs included.
+    """
+    from harness.evaluators.zero_cost import CACHE_ONLY_ENV, ScoreCacheMiss
+    from harness.runner.experiment import execute_run
+
+    gated = replace(exp, strategies=tuple(s for s in exp.strategies if s.label in labels))
+    root = Path(runs_dir) / exp.name
+    runs = gated.runs()
+    strategies = []
+    included = 0
+    with _env(CACHE_ONLY_ENV, "1"):
+        for s in gated.strategies:
+            lead = 0
+            for spec in sorted((r for r in runs if r.strategy.label == s.label), key=_seed):
+                if not (root / spec.rel_dir / "run.json").exists():  # the runner checks it
+                    try:
+                        execute_run(spec, str(root))
+                    except ScoreCacheMiss:
+                        break  # later seeds would not be reported anyway (leading seeds only)
+                lead += 1
+            if lead:
+                strategies.append(replace(s, max_seeds=lead))
+                included += lead
+    return replace(gated, strategies=tuple(strategies)), len(runs), included
+
+
+def resolve_suite(
+    name: str,
+    *,
+    quick: bool = False,
+    seeds: int | None = None,
+    with_nb101_naswot: bool = False,
+    runs_dir: Path,
+    gpu: bool | None = None,
+) -> tuple[list[Experiment], list[GateDecision]]:
+    """The suite's experiments with each gate decided, and the decisions (for the report).
+
+    The NB101 NASWOT gate is open with ``with_nb101_naswot`` (``--with-nb101-naswot``) or when
+    torch sees a GPU (``gpu``; None: ask torch). Closed, its runs go ahead only from the score
+    cache: each unfinished run is tried with cache-only scoring, and only runs that complete
+    (every score committed or cached, e.g. by an earlier run with the flag) are reported; a
+    run that would compute a score is left out, so the suite never spends CPU-hours unasked.
+    """
+    if gpu is None:
+        import torch
+
+        gpu = bool(torch.cuda.is_available())
+    gated = gated_strategies(name, NB101_NASWOT) if name in SUITES else {}
+    is_open = bool(gpu or with_nb101_naswot)
+    exps = load_suite(name, quick=quick, seeds=seeds, gates=GATES if is_open else ())
+    if not gated:
+        return exps, []
+    full = {e.name: e for e in load_suite(name, quick=quick, seeds=seeds, gates=GATES)}
+    total = sum(
+        len([r for r in full[n].runs() if r.strategy.label in labels])
+        for n, labels in gated.items()
+        if n in full
+    )
+    enable = "enable with `--with-nb101-naswot` (about 6 CPU-s per new cell) or run on a GPU"
+    if is_open:
+        how = "a GPU (torch.cuda)" if gpu else "--with-nb101-naswot"
+        note = f"computed: NASWOT scores of new cells computed on {how}; scores are cached"
+        return exps, [GateDecision(NB101_NASWOT, "gpu" if gpu else "flag", total, total, note)]
+    included = 0
+    by_name = {e.name: i for i, e in enumerate(exps)}
+    for n, labels in gated.items():
+        if n not in full:
+            continue
+        part, _, k = _from_cache(full[n], labels, runs_dir)
+        included += k
+        if not part.strategies:
+            continue
+        if n in by_name:
+            e = exps[by_name[n]]
+            exps[by_name[n]] = replace(e, strategies=e.strategies + part.strategies)
+        else:
+            exps.append(part)
+    if included == 0:
+        note = f"not run: no run completes from the NASWOT score cache; {enable}"
+        mode = "off"
+    else:
+        note = (
+            f"from the score cache: {included} of {total} runs complete with cached scores "
+            f"only (the others would compute scores and were left out); {enable}"
+        )
+        mode = "cache"
+    return exps, [GateDecision(NB101_NASWOT, mode, total, included, note)]
 
 
 def suite_paths(name: str) -> list[Path]:

@@ -208,10 +208,21 @@ def _write_bytes(path: Path, data: bytes) -> None:
 
 
 def _load_booster(path: Path) -> Any:
+    """The cached model at ``path``, loaded once per process (about 1 s each otherwise).
+
+    Keyed by path, size and modification time, so a rebuilt file is loaded again. The booster
+    is only ever used to predict, so evaluators in one process share it.
+    """
+    st = path.stat()
+    return _load_booster_once(str(path), st.st_size, st.st_mtime_ns)
+
+
+@functools.lru_cache(maxsize=8)
+def _load_booster_once(path: str, _size: int, _mtime_ns: int) -> Any:
     import xgboost
 
     b = xgboost.Booster()
-    b.load_model(str(path))  # the .json suffix selects XGBoost's JSON model format
+    b.load_model(path)  # the .json suffix selects XGBoost's JSON model format
     b.set_param({"nthread": 1})
     return b
 

@@ -306,8 +306,9 @@ class ZeroCostEvaluator(Evaluator):
     committed table or the score cache, the seconds recorded when it was computed
     (``extras["cached"] = 1``; ``extras["score_cache"] = 1`` when it came from the cache).
     ``test`` is the benchmark's 200-epoch test accuracy (NB201 seed mean) for reporting only;
-    NB101 has no shipped test accuracy, so ``test`` is its 108-epoch validation accuracy where
-    the 30k table has the cell (NaN otherwise), labelled so in :meth:`describe`. For cifar100 /
+    NB101 has no shipped test accuracy, so, as the tabular NB101 evaluator does, ``test`` stays
+    NaN and ``val`` carries the 108-epoch validation accuracy where the 30k table has the cell
+    (NaN otherwise), labelled so in :meth:`describe`; the search never sees either. For cifar100 /
     ImageNet16-120 the score is still computed on CIFAR-10 images (the only ones shipped): the
     dataset only selects the reported accuracy, and ``describe()`` says so.
 
@@ -523,18 +524,21 @@ class ZeroCostEvaluator(Evaluator):
                     key, r, device=str(self.device), threads=self.num_threads
                 )
         cost = Cost(n_proxy=1, measured_s=float(seconds))
-        test = self._report(key)
+        acc = self._report(key)
+        # NB101 reports validation accuracy in ``val`` (no test exists), as the tabular evaluator
+        val, test = (math.nan, acc) if self.benchmark == "nb201" else (acc, math.nan)
         if degenerate:
             res = EvalResult(
                 signal=-math.inf,
                 cost=cost,
+                val=val,
                 test=test,
                 status=STATUS_FAILED,
                 reason=f"NASWOT undefined: {reason}",
                 extras=extras,
             )
         else:
-            res = EvalResult(signal=score, cost=cost, test=test, extras=extras)
+            res = EvalResult(signal=score, cost=cost, val=val, test=test, extras=extras)
         self._memo[(key, seed)] = res
         return res
 
@@ -585,6 +589,8 @@ def resolve_device(device: str) -> str:
 # the persistent score cache (outside the repository)
 
 SCORE_CACHE_FORMAT = 1
+#: overrides the score cache's root directory (default ``<cache dir>/zc_scores``)
+SCORE_CACHE_ENV = "NASH_ZC_CACHE_DIR"
 
 
 class ScoreCache:
@@ -593,7 +599,8 @@ class ScoreCache:
     One small JSON file per cell (``<key>.json``: score, seconds, status, ReLU count, device,
     threads, torch version) in a directory named after everything the score depends on:
     ``<root>/<space>_naswot_<images>-<image data fingerprint>_b<batch>_seed<seed>_v<format>``
-    (root: ``<cache dir>/zc_scores``, next to the converted benchmark tables). Append-only: a
+    (root: ``$NASH_ZC_CACHE_DIR``, default ``<cache dir>/zc_scores``, next to the converted
+    benchmark tables). Append-only: a
     file is written once, atomically (temporary file + rename), and never changed, so
     concurrent writers in several processes are safe (both computed the same cell with the
     same settings; the last rename wins) and a killed writer leaves no partial file. A file
@@ -621,7 +628,10 @@ class ScoreCache:
         if images not in IMAGE_SETS:
             raise unknown("image set", images, IMAGE_SETS)
         fp = source_fingerprint(IMAGE_SETS[images][0])
-        base = Path(root) if root is not None else cache_dir() / "zc_scores"
+        if root is None:
+            env = os.environ.get(SCORE_CACHE_ENV)
+            root = Path(env).expanduser() if env else cache_dir() / "zc_scores"
+        base = Path(root)
         self.space = space
         self.settings = {"images": images, "batch_size": int(batch_size), "seed": int(seed)}
         self.dir = (
