@@ -96,5 +96,44 @@ def test_cli_bad_input(tmp_path: Path) -> None:
         r = nash("score", "nb201", *args, "--limit", "1", "--out", out)
         assert r.returncode == 2 and msg in r.stderr, r.stderr
         assert r.stderr.count("\n") == 1  # one line, no traceback
-    r = nash("score", "nb101", "--out", out)
-    assert r.returncode == 2 and "nb201" in r.stderr
+    r = nash("score", "nb102", "--out", out)
+    assert r.returncode == 2 and "nb101" in r.stderr and "nb201" in r.stderr
+    r = nash("score", "nb101", "--scope", "all", "--out", out)
+    assert r.returncode == 2 and "--scope" in r.stderr and r.stderr.count("\n") == 1
+
+
+@pytest.mark.slow
+def test_cli_score_nb101_table(tmp_path: Path) -> None:
+    out = tmp_path / "t101.csv"
+    r = nash("score", "nb101", "--proxy", "naswot", "--limit", "1", "--out", str(out),
+             "--batch-size", "8", "--threads", "1", "--no-progress")  # fmt: skip
+    assert r.returncode == 0, r.stderr
+    df = pd.read_csv(out, dtype={"nb101_hash": str})
+    assert list(df.columns) == ["nb101_hash", "score", "seconds", "status", "n_relus"]
+    assert len(df) == 1 and len(df["nb101_hash"][0]) == 32 and df["status"][0] == "ok"
+    r = nash("score", "nb101", "--limit", "1", "--out", str(out), "--batch-size", "16")
+    assert r.returncode == 2 and "other settings" in r.stderr
+
+
+def test_nb101_section_reads_the_committed_table(tmp_path: Path) -> None:
+    from analysis.zero_cost_report import NB101_TABLE, nb101_frame, nb101_section
+
+    if not NB101_TABLE.exists():
+        pytest.skip("no committed NB101 score table")
+    df, meta, raw = nb101_frame()
+    assert len(df) == 292 and df["rows"].sum() == len(raw) == 500
+    assert df["val108_30k"].notna().sum() == 26
+    assert meta["batch_size"] == 128 and meta["seed"] == 0 and meta["images"] == "cifar10"
+    lines = nb101_section(NB101_TABLE, tmp_path, figures=False)
+    text = "\n".join(lines)
+    assert "no `nwot` column" in text and "jacov" in text
+    corr = pd.read_csv(tmp_path / "nb101_correlations.csv")
+    assert len(corr) == 1 + 11 + 1  # ours, the 11 published proxies, the accuracies' own row
+    ours = corr.iloc[0]
+    assert int(ours["n"]) == df["ours"].notna().sum() > 0
+    rho = float(ours["vs zc500 val_acc_one_repeat (hash mean): rho [95 %]"].split()[0])
+    assert -1 <= rho <= 1
+    ceiling = corr.iloc[-1]["vs 30k val_acc@108: rho [95 %]"]
+    assert float(ceiling.split()[0]) > 0.9  # two repeats of the same 26 cells agree
+    vs = pd.read_csv(tmp_path / "nb101_ours_vs_published.csv")
+    assert set(vs["published proxy"]) >= {"jacov", "synflow", "params", "flops"}
