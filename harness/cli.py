@@ -11,6 +11,7 @@ import json
 import math
 import sys
 from collections.abc import Callable, Sequence
+from typing import Any
 
 from harness.errors import NashError
 
@@ -178,7 +179,7 @@ def _cmd_summary(args: argparse.Namespace) -> int:
 
 
 def _cmd_run(args: argparse.Namespace) -> int:
-    from harness.runner.experiment import load_experiment, run_experiment
+    from harness.runner.experiment import load_experiment
 
     exp = load_experiment(args.experiment)
     if args.seeds is not None:
@@ -193,11 +194,38 @@ def _cmd_run(args: argparse.Namespace) -> int:
         f"strategies x {len(exp.seeds)} seeds = {n} runs -> {args.out}/{exp.name}",
         file=sys.stderr,
     )
-    root = run_experiment(exp, args.out, workers=args.workers, progress=not args.no_progress)
+    from harness.runner.experiment import run_experiments
+
+    with _engine(args) as engine:
+        grid = run_experiments(
+            [exp], args.out, workers=args.workers, progress=not args.no_progress, engine=engine
+        )
     from analysis.summary import summarize_experiment
 
-    print(summarize_experiment(root))
-    return 0
+    print(summarize_experiment(grid.roots[0]))
+    return _report_failures(grid)
+
+
+def _engine(args: argparse.Namespace) -> Any:
+    from harness.runner.engines import make_engine
+
+    return make_engine(
+        args.engine, workers=args.workers, address=args.address, max_retries=args.max_retries
+    )
+
+
+def _report_failures(grid: Any) -> int:
+    """Failed runs: one line each on stderr, exit 1 (the others are written; rerun retries)."""
+    if not grid.failed:
+        return 0
+    for spec, err in grid.failed:
+        print(f"run {spec.run_id} failed: {err}", file=sys.stderr)
+    print(
+        f"{len(grid.failed)} run(s) failed (see their failed.json); the same command retries "
+        "them and keeps every finished run",
+        file=sys.stderr,
+    )
+    return 1
 
 
 def _cmd_report(args: argparse.Namespace) -> int:
@@ -290,17 +318,28 @@ def _cmd_reproduce(args: argparse.Namespace) -> int:
         executed += 1
 
     t0 = time.perf_counter()
-    roots = run_experiments(
-        exps,
-        out / "runs",
-        workers=args.workers,
-        progress=not args.no_progress,
-        on_done=done,
-        priority=run_priority,
-    )
+    with _engine(args) as engine:
+        grid = run_experiments(
+            exps,
+            out / "runs",
+            workers=args.workers,
+            progress=not args.no_progress,
+            on_done=done,
+            priority=run_priority,
+            engine=engine,
+        )
+        engine_info = engine.describe()
+    roots = grid.roots
     search_s = time.perf_counter() - t0
+    if grid.failed:
+        _report_failures(grid)
+        raise NashError(
+            f"{len(grid.failed)} run(s) of the suite failed; no report was written (rerun the "
+            "same command to retry them)"
+        )
     timing = {
         "machine": f"{platform.machine()}, {os.cpu_count()} cores",
+        "engine": engine_info,
         "workers": args.workers or os.cpu_count(),
         "runs_total": n,
         "runs_executed": executed,
@@ -466,6 +505,23 @@ def build_parser() -> argparse.ArgumentParser:
     r.add_argument("--workers", type=int, default=None, help="processes (default: all cores)")
     r.add_argument("--seeds", type=int, default=None, help="override: run seeds 0..N-1")
     r.add_argument("--no-progress", action="store_true", help="no progress bar")
+    r.add_argument(
+        "--engine",
+        default="local",
+        choices=("local", "ray"),
+        help="local process pool (default) or ray (a local instance, or --address)",
+    )
+    r.add_argument(
+        "--address",
+        default=None,
+        help="Ray cluster head HOST:PORT, 'auto' or ray://HOST:PORT (with --engine ray)",
+    )
+    r.add_argument(
+        "--max-retries",
+        type=int,
+        default=2,
+        help="retries of a run whose worker died (default 2), then it is recorded failed",
+    )
     r.set_defaults(func=_cmd_run)
 
     rp = sub.add_parser("report", help="statistics, figures and tables from result directories")
@@ -494,6 +550,23 @@ def build_parser() -> argparse.ArgumentParser:
     rp.add_argument("--workers", type=int, default=None, help="processes (default: all cores)")
     rp.add_argument("--out", default=None, help="report directory (default reports/<suite>)")
     rp.add_argument("--no-progress", action="store_true", help="no progress bar")
+    rp.add_argument(
+        "--engine",
+        default="local",
+        choices=("local", "ray"),
+        help="local process pool (default) or ray (a local instance, or --address)",
+    )
+    rp.add_argument(
+        "--address",
+        default=None,
+        help="Ray cluster head HOST:PORT, 'auto' or ray://HOST:PORT (with --engine ray)",
+    )
+    rp.add_argument(
+        "--max-retries",
+        type=int,
+        default=2,
+        help="retries of a run whose worker died (default 2), then it is recorded failed",
+    )
     rp.set_defaults(func=_cmd_reproduce)
 
     pr = sub.add_parser(

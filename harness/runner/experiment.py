@@ -27,16 +27,18 @@ import tempfile
 import time
 import tomllib
 from collections.abc import Callable, Iterable, Mapping, Sequence
-from concurrent.futures import ProcessPoolExecutor, as_completed
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
 from harness.errors import ConfigError, NashError
 from harness.runner.loop import Budget, run_search
+
+if TYPE_CHECKING:
+    from harness.runner.engines import Engine, Outcome
 
 FORMAT_VERSION = 1
 EVALUATORS = ("tabular", "naswot", "training")
@@ -55,6 +57,8 @@ _BENCH_KEYS = {
     "noise_seed",
 }
 _STRAT_KEYS = {
+    "workers",
+    "gpus_per_eval",
     "max_seeds",
     "signal",
     "evaluator",
@@ -69,6 +73,8 @@ _STRAT_KEYS = {
     "query_seeds",
 }
 _TOP_KEYS = {
+    "workers",
+    "gpus_per_eval",
     "name",
     "description",
     "seeds",
@@ -133,6 +139,11 @@ class StrategySpec:
     evaluator_params: dict[str, Any] | None = None
     #: run only the first ``max_seeds`` seeds (for settings too costly for every seed)
     max_seeds: int | None = None
+    #: evaluations in flight at once (asynchronous search; simulated on recorded training
+    #: times for tabular benchmarks, Ray tasks for real training and scoring)
+    workers: int = 1
+    #: GPUs each real evaluation asks Ray for (only with workers > 1 on --engine ray)
+    gpus_per_eval: float = 0.0
 
 
 @dataclass(frozen=True)
@@ -147,9 +158,17 @@ class RunSpec:
     def rel_dir(self) -> str:
         return f"{self.benchmark.label}/{self.strategy.label}/seed={self.seed}"
 
+    @property
+    def run_id(self) -> str:
+        return f"{self.experiment}/{self.rel_dir}"
+
     def resolved(self) -> dict[str, Any]:
         d = asdict(self)
-        d["strategy"].pop("max_seeds")  # which seeds run is not part of a run's identity
+        st = d["strategy"]
+        st.pop("max_seeds")  # which seeds run is not part of a run's identity
+        st.pop("gpus_per_eval")  # nor where evaluations are placed
+        if st["workers"] == 1:  # the sequential default keeps the identities of older runs
+            st.pop("workers")
         d["format_version"] = FORMAT_VERSION
         return d
 
@@ -199,6 +218,18 @@ def _max_seeds(where: str, raw: Any) -> int | None:
     return raw
 
 
+def _positive_int(where: str, raw: Any) -> int:
+    if isinstance(raw, bool) or not isinstance(raw, int) or raw < 1:
+        raise ConfigError(f"{where} must be a positive integer, got {raw!r}")
+    return raw
+
+
+def _non_negative(where: str, raw: Any) -> float:
+    if isinstance(raw, bool) or not isinstance(raw, int | float) or not raw >= 0:
+        raise ConfigError(f"{where} must be a number >= 0, got {raw!r}")
+    return float(raw)
+
+
 def parse_experiment(raw: Mapping[str, Any], *, source: str = "") -> Experiment:
     """Validate an experiment table; every mistake is a ConfigError naming the key."""
     _check_keys("the experiment", raw, _TOP_KEYS)
@@ -211,6 +242,8 @@ def parse_experiment(raw: Mapping[str, Any], *, source: str = "") -> Experiment:
     default_budget = _budget("[budget]", raw["budget"]) if "budget" in raw else None
     count_repeats = bool(raw.get("count_repeats", False))
     query_seeds = int(raw.get("query_seeds", 1))
+    top_workers = raw.get("workers", 1)
+    top_gpus = raw.get("gpus_per_eval", 0.0)
     benches = raw.get("benchmark")
     strats = raw.get("strategy")
     if not isinstance(benches, list) or not benches:
@@ -264,6 +297,10 @@ def parse_experiment(raw: Mapping[str, Any], *, source: str = "") -> Experiment:
                 evaluator=s.get("evaluator"),
                 evaluator_params=s.get("evaluator_params"),
                 max_seeds=_max_seeds(where, s.get("max_seeds")),
+                workers=_positive_int(f"{where} workers", s.get("workers", top_workers)),
+                gpus_per_eval=_non_negative(
+                    f"{where} gpus_per_eval", s.get("gpus_per_eval", top_gpus)
+                ),
             )
         )
     for kind, labels in (
@@ -426,6 +463,21 @@ def build_run(spec: RunSpec) -> tuple[Any, Any, Budget, Any]:
             f"strategy {s.label!r} on {b.label}: a budget in training seconds needs recorded "
             f"training times, which {b.name} does not have; use evaluations"
         )
+    if s.workers > 1:
+        from harness.runner.loop import async_strategy_names
+
+        if not strategy.supports_async:
+            raise ConfigError(
+                f"strategy {s.label!r}: {s.name} needs each result before its next proposal, "
+                f"so workers = {s.workers} is impossible; asynchronous strategies: "
+                f"{', '.join(async_strategy_names())}"
+            )
+        if _simulated(kind, b.name) and not evaluator.records_train_time:
+            raise ConfigError(
+                f"strategy {s.label!r} on {b.label}: simulating workers = {s.workers} needs "
+                f"recorded training times, which {b.name} does not have; use nb101-30k or "
+                "nb101-surrogate (or real training on --engine ray)"
+            )
     final = None
     if evaluator.is_proxy:
         final = TabularEvaluator(
@@ -438,6 +490,11 @@ def build_run(spec: RunSpec) -> tuple[Any, Any, Budget, Any]:
             noise_seed=b.noise_seed,
         )
     return strategy, evaluator, s.budget, final
+
+
+def _simulated(kind: str, bench: str) -> bool:
+    """Evaluations that are table lookups: their asynchrony is simulated, never distributed."""
+    return kind == "tabular" or bench == SURROGATE_NB101
 
 
 # -- running ---------------------------------------------------------------------------------
@@ -475,22 +532,41 @@ def _machine() -> dict[str, Any]:
     }
 
 
-def execute_run(spec: RunSpec, out_dir: str) -> dict[str, Any]:
-    """Run one search and write it atomically under ``out_dir``; returns its manifest."""
+@dataclass(frozen=True)
+class RunOutput:
+    """One computed run, before it is written: its rows (parquet bytes) and manifest."""
+
+    trials_parquet: bytes
+    manifest: dict[str, Any]
+
+
+def compute_run(spec: RunSpec) -> RunOutput:
+    """Run one search (anywhere: this process, a pool worker, a Ray task); write nothing."""
+    import io
+
     import pandas as pd
 
-    final = Path(out_dir) / spec.rel_dir
     start = datetime.now(UTC).isoformat()
     strategy, evaluator, budget, final_evaluator = build_run(spec)
+    s = spec.strategy
+    executor = None
+    if s.workers > 1 and not _simulated(
+        s.evaluator or spec.benchmark.evaluator, spec.benchmark.name
+    ):
+        from harness.runner.executors import RayExecutor
+
+        executor = RayExecutor(evaluator, s.workers, gpus=s.gpus_per_eval)
     t0 = time.perf_counter()
     result = run_search(
         strategy,
         evaluator,
         budget,
         seed=spec.seed,
-        count_repeats=spec.strategy.count_repeats,
-        query_seeds=spec.strategy.query_seeds,
+        count_repeats=s.count_repeats,
+        query_seeds=s.query_seeds,
         final_evaluator=final_evaluator,
+        workers=s.workers,
+        executor=executor,
     )
     elapsed = time.perf_counter() - t0
     df = pd.DataFrame([t.to_row() for t in result.trials])
@@ -523,6 +599,8 @@ def execute_run(spec: RunSpec, out_dir: str) -> dict[str, Any]:
         if len(df) and df["test"].notna().any()
         else math.nan,
         "recommendation": space.to_str(rec) if rec is not None else None,
+        "workers": s.workers,
+        "executor": "ray" if executor is not None else "simulated",
         "elapsed_s": elapsed,
         "start": start,
         "end": datetime.now(UTC).isoformat(),
@@ -530,18 +608,56 @@ def execute_run(spec: RunSpec, out_dir: str) -> dict[str, Any]:
         "git_commit": _git_commit(),
         "machine": _machine(),
     }
+    buf = io.BytesIO()
+    df.to_parquet(buf, index=False)
+    return RunOutput(buf.getvalue(), manifest)
+
+
+def _write_dir(final: Path, files: Mapping[str, bytes]) -> None:
+    """Write ``files`` into a fresh temporary directory and rename it to ``final`` (atomic)."""
     final.parent.mkdir(parents=True, exist_ok=True)
     tmp = Path(tempfile.mkdtemp(prefix=f".{final.name}.tmp-", dir=final.parent))
     try:
-        df.to_parquet(tmp / "trials.parquet", index=False)
-        (tmp / "run.json").write_text(json.dumps(manifest, indent=1, default=str))
-        if final.exists():  # an incomplete leftover (no run.json): replace it
+        for name, data in files.items():
+            (tmp / name).write_bytes(data)
+        if final.exists():  # an incomplete leftover or an earlier failure: replace it
             shutil.rmtree(final)
         os.replace(tmp, final)
     finally:
         if tmp.exists():
             shutil.rmtree(tmp, ignore_errors=True)
-    return manifest
+
+
+def write_run(spec: RunSpec, out_dir: str | Path, output: RunOutput, **extra: Any) -> Path:
+    """Write a computed run under ``out_dir`` atomically (by the driver, whatever the engine)."""
+    final = Path(out_dir) / spec.rel_dir
+    manifest = {**output.manifest, **extra}
+    text = json.dumps(manifest, indent=1, default=str).encode()
+    _write_dir(final, {"trials.parquet": output.trials_parquet, "run.json": text})
+    return final
+
+
+def write_failure(spec: RunSpec, out_dir: str | Path, error: str, attempts: int) -> Path:
+    """Record a run that failed: ``failed.json`` and no ``run.json`` (a later call retries it)."""
+    final = Path(out_dir) / spec.rel_dir
+    info = {
+        "config_hash": spec.config_hash(),
+        "config": spec.resolved(),
+        "error": error,
+        "attempts": attempts,
+        "time": datetime.now(UTC).isoformat(),
+        "git_commit": _git_commit(),
+        "machine": _machine(),
+    }
+    _write_dir(final, {"failed.json": json.dumps(info, indent=1, default=str).encode()})
+    return final
+
+
+def execute_run(spec: RunSpec, out_dir: str) -> dict[str, Any]:
+    """Run one search and write it atomically under ``out_dir``; returns its manifest."""
+    out = compute_run(spec)
+    write_run(spec, out_dir, out)
+    return out.manifest
 
 
 def _run_state(spec: RunSpec, out_dir: Path) -> str:
@@ -607,6 +723,14 @@ def _prepare(exp: Experiment, out_dir: str | Path) -> tuple[Path, list[RunSpec],
     return root, todo, len(runs)
 
 
+@dataclass
+class GridResult:
+    """What :func:`run_experiments` did: result roots, and the runs that failed."""
+
+    roots: list[Path]
+    failed: list[tuple[RunSpec, str]] = field(default_factory=list)
+
+
 def run_experiments(
     exps: Sequence[Experiment],
     out_dir: str | Path = "reports/runs",
@@ -615,43 +739,50 @@ def run_experiments(
     progress: bool = True,
     on_done: Callable[[RunSpec, dict[str, Any]], None] | None = None,
     priority: Callable[[RunSpec], float] | None = None,
-) -> list[Path]:
-    """Run the unfinished runs of several experiments in one process pool.
+    engine: Engine | None = None,
+) -> GridResult:
+    """Run the unfinished runs of several experiments on one engine (default: a process pool).
 
     ``priority`` (larger first) orders submission, e.g. expected run time, so that long runs
     start early and the pool stays busy to the end. Order never changes results: each run's
-    random streams depend only on its own (root_seed, seed).
+    random streams depend only on its own (root_seed, seed). The driver writes every result;
+    a run that fails is recorded in its ``failed.json`` and the others go on.
     """
+    from harness.runner.engines import LocalEngine
+
     roots: list[Path] = []
-    todo: list[tuple[RunSpec, Path]] = []
+    todo: list[RunSpec] = []
+    root_of: dict[str, Path] = {}
     total = 0
     for exp in exps:
         root, t, n = _prepare(exp, out_dir)
         roots.append(root)
-        todo += [(spec, root) for spec in t]
+        todo += t
+        root_of.update({spec.run_id: root for spec in t})
         total += n
     if priority is not None:
-        todo.sort(key=lambda sr: -priority(sr[0]))
-    workers = workers or os.cpu_count() or 1
+        todo.sort(key=lambda sr: -priority(sr))
+    engine = engine or LocalEngine(workers)
+    result = GridResult(roots)
     bar = _progress(total, total - len(todo), progress)
-    try:
-        if workers == 1 or len(todo) <= 1:
-            for spec, root in todo:
-                m = execute_run(spec, str(root))
-                bar.update(1)
-                if on_done:
-                    on_done(spec, m)
+
+    def done(outcome: Outcome) -> None:
+        spec, root = outcome.spec, root_of[outcome.spec.run_id]
+        if outcome.output is None:
+            err = outcome.error or "unknown error"
+            write_failure(spec, root, err, outcome.attempts)
+            result.failed.append((spec, err))
         else:
-            with ProcessPoolExecutor(max_workers=workers) as pool:
-                futs = {pool.submit(execute_run, spec, str(root)): spec for spec, root in todo}
-                for fut in as_completed(futs):
-                    m = fut.result()
-                    bar.update(1)
-                    if on_done:
-                        on_done(futs[fut], m)
+            write_run(spec, root, outcome.output, attempts=outcome.attempts)
+            if on_done:
+                on_done(spec, outcome.output.manifest)
+        bar.update(1)
+
+    try:
+        engine.run(todo, done)
     finally:
         bar.close()
-    return roots
+    return result
 
 
 def run_experiment(
@@ -661,9 +792,12 @@ def run_experiment(
     workers: int | None = None,
     progress: bool = True,
     on_done: Callable[[RunSpec, dict[str, Any]], None] | None = None,
+    engine: Engine | None = None,
 ) -> Path:
     """Run every (benchmark, strategy, seed) of ``exp`` not already finished; return its dir."""
-    return run_experiments([exp], out_dir, workers=workers, progress=progress, on_done=on_done)[0]
+    return run_experiments(
+        [exp], out_dir, workers=workers, progress=progress, on_done=on_done, engine=engine
+    ).roots[0]
 
 
 class _NoBar:

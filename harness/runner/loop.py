@@ -18,9 +18,10 @@ from typing import Any
 
 import numpy as np
 
-from harness.errors import ConfigError, NashError
+from harness.errors import ConfigError
 from harness.evaluators._base import Evaluator
-from harness.records import STATUS_FAILED, Cost, EvalResult, Observation
+from harness.records import EvalResult, Observation
+from harness.runner.executors import Executor, SimulatedExecutor
 from harness.strategies._base import Strategy
 
 
@@ -100,6 +101,11 @@ class Trial:
     incumbent_step: int
     phase: str = "search"
     extras: dict[str, float] = field(default_factory=dict)
+    #: the run's evaluation clock when the result arrived: simulated seconds (recorded training
+    #: times, ``workers`` in parallel) or, on Ray, measured seconds since the run started
+    clock_s: float = math.nan
+    #: the worker slot that evaluated it (-1: answered from the run's cache; final phase: -1)
+    worker: int = -1
 
     def to_row(self) -> dict[str, Any]:
         row = asdict(self)
@@ -142,6 +148,8 @@ class _Tally:
         repeat: bool,
         charge: bool,
         phase: str = "search",
+        clock_s: float = math.nan,
+        worker: int = -1,
     ) -> Trial:
         step = len(self.trials)
         c_full = res.cost.n_full if charge else 0
@@ -186,6 +194,8 @@ class _Tally:
             incumbent_step=self.inc_step,
             phase=phase,
             extras=dict(res.extras),
+            clock_s=clock_s,
+            worker=worker,
         )
         self.trials.append(trial)
         return trial
@@ -212,6 +222,8 @@ def run_search(
     on_trial: Callable[[Trial], None] | None = None,
     clock: Callable[[], float] = time.perf_counter,
     final_evaluator: Evaluator | None = None,
+    workers: int = 1,
+    executor: Executor | None = None,
 ) -> RunResult:
     """Run one search until the budget is spent or the strategy is finished.
 
@@ -225,57 +237,155 @@ def run_search(
         query_seeds: each query trains with a seed drawn uniformly from ``range(query_seeds)``
             (NB201 has 3 training seeds; with the noise model this imitates "one random seed per
             query"). 1 = always seed 0, so a repeat is always a cache hit.
+        workers: evaluations in flight at once (asynchronous search, as in Real et al.): the
+            strategy asks whenever a worker is free and is told results as they complete. Only
+            strategies with ``supports_async`` accept more than one. Without an ``executor``
+            the asynchrony is simulated on the recorded training times (deterministic).
+        executor: where evaluations run (:mod:`harness.runner.executors`); default a
+            :class:`SimulatedExecutor` with ``workers`` slots.
+
+    With one worker this is the plain sequential loop: ask, evaluate, record, tell. The budget
+    counts completed evaluations; no more evaluations are started than the budget has left, and
+    when a completion reaches a limit the evaluations still in flight are cancelled.
     """
     _check_budget(budget, evaluator)
     if query_seeds < 1:
         raise ConfigError(f"query_seeds must be >= 1, got {query_seeds}")
+    if executor is None:
+        executor = SimulatedExecutor(evaluator, workers)
+    workers = executor.workers
+    if workers > 1 and not strategy.supports_async:
+        raise ConfigError(
+            f"strategy {strategy.name!r} needs each result before its next proposal, so it "
+            f"cannot use {workers} asynchronous workers; strategies that can: "
+            f"{', '.join(async_strategy_names())}"
+        )
     rng = np.random.default_rng(np.random.SeedSequence([seed, 0x5EED]))
     space = strategy.space
     cache: dict[tuple[str, int | None, int], EvalResult] = {}
+    pending: dict[int, _Pending] = {}  # ticket -> evaluation in flight
+    by_query: dict[tuple[str, int | None, int], _Pending] = {}
     tally = _Tally(space, clock)
-    stopped_by = "queries"
-    for _ in range(budget.default_query_cap()):
-        if strategy.finished:
-            stopped_by = "strategy finished"
-            break
-        arch = strategy.ask()
-        key = space.canonical(arch)
-        f = fidelity if fidelity is not None else evaluator.default_fidelity
-        qseed = int(rng.integers(query_seeds)) if query_seeds > 1 else 0
-        ck = (key, f, qseed)
-        hit = cache.get(ck)
-        if hit is None:
-            try:
-                res = evaluator.evaluate(arch, fidelity=f, seed=qseed)
-            except NashError:
-                raise  # a configuration mistake (e.g. a cell outside the benchmark): stop
-            except Exception as e:  # a failed evaluation is recorded; the search goes on
-                res = EvalResult(
-                    signal=math.nan, cost=Cost(), status=STATUS_FAILED, reason=repr(e)
-                )
-            cache[ck] = res
-        else:
-            res = hit
+    cap = budget.default_query_cap()
+    n_asked = 0
+    stopped_by: str | None = None  # set when no further evaluation may start
+    halted = False  # a limit was reached: in-flight evaluations are cancelled
+
+    def finish(
+        arch: Hashable,
+        key: str,
+        res: EvalResult,
+        qseed: int,
+        *,
+        repeat: bool,
+        clock_s: float,
+        worker: int,
+    ) -> str | None:
         trial = tally.record(
             arch,
             key,
             res,
             eval_seed=qseed,
-            repeat=hit is not None,
-            charge=hit is None or count_repeats,
+            repeat=repeat,
+            charge=not repeat or count_repeats,
+            clock_s=clock_s,
+            worker=worker,
         )
         if on_trial is not None:
             on_trial(trial)
         strategy.tell(Observation(arch=arch, signal=res.signal, fidelity=res.fidelity, ok=res.ok))
-        stop = budget.reached(tally)
-        if stop:
-            stopped_by = stop
+        return budget.reached(tally)
+
+    def room() -> bool:
+        """May another evaluation start without overrunning the budget?"""
+        if budget.evaluations is not None and tally.evals + len(pending) >= budget.evaluations:
+            return False
+        if budget.distinct is not None:
+            keys = tally.distinct | {p.key for p in pending.values()}
+            return len(keys) < budget.distinct
+        return True
+
+    clock_now = 0.0
+    while not halted:
+        while stopped_by is None and len(pending) < workers and room():
+            if strategy.finished:
+                stopped_by = "strategy finished"
+                break
+            if n_asked >= cap:
+                stopped_by = "queries"
+                break
+            arch = strategy.ask()
+            n_asked += 1
+            key = space.canonical(arch)
+            f = fidelity if fidelity is not None else evaluator.default_fidelity
+            qseed = int(rng.integers(query_seeds)) if query_seeds > 1 else 0
+            ck = (key, f, qseed)
+            if ck in cache:  # answered from the run's cache, at once
+                stop = finish(
+                    arch, key, cache[ck], qseed, repeat=True, clock_s=clock_now, worker=-1
+                )
+                if stop:
+                    stopped_by, halted = stop, True
+            elif ck in by_query:  # the same query is in flight: share its result
+                by_query[ck].followers.append(arch)
+            else:
+                ticket = n_asked
+                pending[ticket] = by_query[ck] = _Pending(arch, key, ck, qseed)
+                executor.submit(ticket, arch, f, qseed)
+        if halted or not pending:
             break
+        done = executor.next_done()
+        clock_now = done.clock_s
+        p = pending.pop(done.ticket)
+        del by_query[p.ck]
+        cache[p.ck] = done.result
+        stop = finish(
+            p.arch,
+            p.key,
+            done.result,
+            p.qseed,
+            repeat=False,
+            clock_s=clock_now,
+            worker=done.worker,
+        )
+        for arch in p.followers:
+            stop = stop or finish(
+                arch,
+                p.key,
+                done.result,
+                p.qseed,
+                repeat=True,
+                clock_s=clock_now,
+                worker=done.worker,
+            )
+        if stop:
+            stopped_by, halted = stop, True
+    if pending:
+        executor.cancel_all()
+    if stopped_by is None:
+        stopped_by = budget.reached(tally) or "budget"
     rec = strategy.recommend()
     if final_evaluator is not None and rec is not None:
         res = final_evaluator.evaluate(rec)
         tally.record(
             rec, space.canonical(rec), res, eval_seed=0, repeat=False, charge=True, phase="final"
         )
-    trials = tally.trials
-    return RunResult(trials=trials, stopped_by=stopped_by, recommendation=rec)
+    return RunResult(trials=tally.trials, stopped_by=stopped_by, recommendation=rec)
+
+
+@dataclass(slots=True)
+class _Pending:
+    arch: Hashable
+    key: str
+    ck: tuple[str, int | None, int]
+    qseed: int
+    followers: list[Hashable] = field(default_factory=list)
+
+
+def async_strategy_names() -> list[str]:
+    """Registered strategies that accept more than one worker (for error messages)."""
+    from harness.strategies import STRATEGIES
+
+    return sorted(
+        e.name for e in STRATEGIES if getattr(e.factory, "supports_async", False) is True
+    )

@@ -30,6 +30,9 @@ class Strategy(ABC):
     """Base class of search strategies."""
 
     name: str = "strategy"
+    #: True when ``ask`` may be called again before earlier asks are told (asynchronous
+    #: workers, as in Real et al.). Generational strategies need every result of a generation.
+    supports_async: bool = False
 
     def __init__(self, space: SearchSpace[Any], *, seed: SeedLike = None) -> None:
         self.space = space

@@ -26,6 +26,7 @@ from harness.strategies._base import (
 
 class AgingEvolution(Strategy):
     name = "aging_evolution"
+    supports_async = True
 
     def __init__(
         self,

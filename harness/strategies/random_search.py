@@ -17,6 +17,7 @@ class RandomSearch(Strategy):
     """
 
     name = "random_search"
+    supports_async = True
 
     def __init__(
         self,

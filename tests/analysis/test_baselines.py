@@ -10,7 +10,7 @@ from harness.suites import load_suite
 def test_published_rows_are_matched_with_real_runs(tmp_path):
     exps = [e for e in load_suite("baselines", seeds=4) if e.name != "base_nb101_150"]
     exps = [replace(e, seeds=(0, 1, 2, 3)) for e in exps]
-    roots = run_experiments(exps, tmp_path / "runs", workers=1, progress=False)
+    roots = run_experiments(exps, tmp_path / "runs", workers=1, progress=False).roots
     nb201, nb101 = baseline_table(roots)
     assert len(nb201) == sum(len(p[4]) for p in PUBLISHED) == 18
     assert set(nb201["verdict"]) <= {"reproduced", "not reproduced"}

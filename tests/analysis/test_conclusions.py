@@ -53,7 +53,7 @@ def runs(tmp_path_factory):
             ],
         }
     )
-    roots = run_experiments([exp], out, workers=1, progress=False)
+    roots = run_experiments([exp], out, workers=1, progress=False).roots
     return out, roots
 
 

@@ -1,0 +1,372 @@
+"""Engines: where the runs of an experiment grid execute (a local process pool, or Ray).
+
+An engine only computes runs; the driver (:func:`harness.runner.experiment.run_experiments`)
+writes every result, atomically, so resume semantics are the same whatever the engine: a run is
+finished iff its ``run.json`` exists. A run's random streams depend only on (root_seed, seed), so
+engines and worker counts never change a row.
+
+Faults: an exception inside a run (a bug, an evaluator crash outside the evaluation guard) is
+recorded as that run's ``failed.json`` and the grid goes on; a worker process that dies (killed,
+out of memory) is retried up to ``max_retries`` times, then recorded as failed. A
+:class:`~harness.errors.NashError` (a configuration mistake, the same for every run) stops the
+grid. Failed runs have no ``run.json``, so the next invocation retries them.
+"""
+
+from __future__ import annotations
+
+import os
+import socket
+import time
+from abc import ABC, abstractmethod
+from collections.abc import Callable, Sequence
+from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
+from concurrent.futures.process import BrokenProcessPool
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+from harness.errors import ConfigError, NashError
+
+if TYPE_CHECKING:
+    from harness.runner.experiment import RunOutput, RunSpec
+
+ENGINES = ("local", "ray")
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """What became of one run: its output, or why it failed, after ``attempts`` tries."""
+
+    spec: RunSpec
+    output: RunOutput | None
+    error: str | None
+    attempts: int
+
+
+class Engine(ABC):
+    """Computes runs and hands each :class:`Outcome` to ``done`` as it arrives."""
+
+    name = "engine"
+
+    @abstractmethod
+    def run(self, specs: Sequence[RunSpec], done: Callable[[Outcome], None]) -> None: ...
+
+    def describe(self) -> dict[str, Any]:
+        return {"engine": self.name}
+
+    def close(self) -> None:  # noqa: B027 - optional
+        """Release what the engine started."""
+
+    def __enter__(self) -> Engine:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+
+def _compute(spec: RunSpec) -> RunOutput:
+    from harness.runner.experiment import compute_run
+
+    return compute_run(spec)
+
+
+def _first_line(e: BaseException) -> str:
+    text = f"{type(e).__name__}: {e}"
+    return text.splitlines()[0][:500]
+
+
+class LocalEngine(Engine):
+    """A process pool on this machine (the default); ``workers=1`` runs in this process."""
+
+    name = "local"
+
+    def __init__(self, workers: int | None = None, *, max_retries: int = 2) -> None:
+        self.workers = workers or os.cpu_count() or 1
+        if self.workers < 1:
+            raise ConfigError(f"workers must be >= 1, got {workers}")
+        self.max_retries = max_retries
+
+    def describe(self) -> dict[str, Any]:
+        return {"engine": self.name, "workers": self.workers}
+
+    def run(self, specs: Sequence[RunSpec], done: Callable[[Outcome], None]) -> None:
+        if self.workers == 1 or len(specs) <= 1:
+            for spec in specs:
+                try:
+                    out = _compute(spec)
+                except NashError:
+                    raise
+                except Exception as e:
+                    done(Outcome(spec, None, _first_line(e), 1))
+                else:
+                    done(Outcome(spec, out, None, 1))
+            return
+        attempts = dict.fromkeys(range(len(specs)), 0)
+        todo = list(range(len(specs)))
+        while todo:
+            # a dead worker breaks the whole pool: every unfinished run is charged one attempt
+            # and the rest go to a fresh pool
+            for i in todo:
+                attempts[i] += 1
+            broken: list[int] = []
+            with ProcessPoolExecutor(max_workers=self.workers) as pool:
+                futs: dict[Future[RunOutput], int] = {
+                    pool.submit(_compute, specs[i]): i for i in todo
+                }
+                pending = set(futs)
+                while pending:
+                    finished, pending = wait(pending, return_when=FIRST_COMPLETED)
+                    for fut in finished:
+                        i = futs[fut]
+                        try:
+                            out = fut.result()
+                        except BrokenProcessPool:
+                            broken.append(i)
+                        except NashError:
+                            pool.shutdown(cancel_futures=True)
+                            raise
+                        except Exception as e:
+                            done(Outcome(specs[i], None, _first_line(e), attempts[i]))
+                        else:
+                            done(Outcome(specs[i], out, None, attempts[i]))
+            todo = []
+            for i in sorted(broken):
+                if attempts[i] > self.max_retries:
+                    done(
+                        Outcome(
+                            specs[i],
+                            None,
+                            f"worker process died {attempts[i]} times (killed or out of memory)",
+                            attempts[i],
+                        )
+                    )
+                else:
+                    todo.append(i)
+
+
+# -- Ray ---------------------------------------------------------------------------------------
+def import_ray() -> Any:
+    try:
+        import ray
+    except ImportError:
+        raise ConfigError(
+            "the Ray engine needs the ray package: pip install 'nasbench-harness[ray]' "
+            "(or pip install 'ray>=2.9')"
+        ) from None
+    return ray
+
+
+def check_address(address: str, timeout: float = 5.0) -> None:
+    """Fail fast, with one clear line, when a cluster's GCS address cannot be reached."""
+    if address in ("auto", "local") or address.startswith("ray://"):
+        return
+    host, sep, port = address.rpartition(":")
+    if not sep or not host or not port.isdigit():
+        raise ConfigError(
+            f"--address {address!r} is not HOST:PORT (the head node's GCS address, e.g. "
+            "10.0.0.1:6379, as printed by `ray start --head`), 'auto' or ray://HOST:PORT"
+        )
+    try:
+        with socket.create_connection((host, int(port)), timeout=timeout):
+            pass
+    except OSError as e:
+        raise ConfigError(
+            f"cannot reach a Ray cluster at {address}: {e.strerror or e}; start one with "
+            "`ray start --head` on the head node, or check the address and firewall"
+        ) from None
+
+
+def check_ray_resources(ray: Any, *, gpus: float = 0.0, cpus: float = 1.0) -> None:
+    """Refuse tasks that ask for more than any node of the cluster has (they would hang)."""
+    total = ray.cluster_resources()
+    have_gpu, have_cpu = float(total.get("GPU", 0.0)), float(total.get("CPU", 0.0))
+    if gpus > 0 and gpus > have_gpu:
+        raise ConfigError(
+            f"each evaluation asks for {gpus:g} GPU(s) but the Ray cluster has {have_gpu:g}; "
+            "set gpus_per_eval = 0 for CPU training, or add GPU nodes to the cluster"
+        )
+    if cpus > have_cpu:
+        raise ConfigError(
+            f"each task asks for {cpus:g} CPU(s) but the Ray cluster has {have_cpu:g}"
+        )
+
+
+def _ray_init(ray: Any, address: str | None, num_cpus: int | None) -> bool:
+    """Connect to ``address`` or start a local instance; True when we started it."""
+    kw: dict[str, Any] = {"include_dashboard": False, "log_to_driver": False}
+    os.environ.setdefault("RAY_AUTH_MODE", "disabled")  # a private local instance
+    try:
+        if address:
+            check_address(address)
+            ray.init(address=address, **kw)
+            return False
+        ray.init(num_cpus=num_cpus, **kw)
+        return True
+    except NashError:
+        raise
+    except Exception as e:
+        msg = str(e)
+        if "version" in msg.lower() and "mismatch" in msg.lower():
+            raise ConfigError(ray_version_hint(msg)) from None
+        if address:
+            raise ConfigError(
+                f"could not connect to the Ray cluster at {address}: {_first_line(e)}"
+            ) from None
+        raise
+
+
+def ray_version_hint(message: str) -> str:
+    """One line for Ray's version-mismatch error: which versions, and what to do."""
+    import platform
+
+    ray = import_ray()
+    first = message.strip().splitlines()[0] if message.strip() else "version mismatch"
+    return (
+        f"Ray version mismatch between this driver (ray {ray.__version__}, Python "
+        f"{platform.python_version()}) and the cluster: {first}; install the cluster's Ray "
+        "version here (pip install 'ray==<cluster version>') or start the cluster with this one"
+    )
+
+
+class RayEngine(Engine):
+    """Each run of the grid is a Ray task; the driver writes the results.
+
+    Args:
+        address: an existing cluster (``HOST:PORT`` of the head, ``auto``, or ``ray://``);
+            None starts a private local instance with ``num_cpus`` CPUs and stops it on close.
+        max_retries: how often a run whose worker died is retried before it is recorded failed.
+        cpus_per_run: CPUs each run reserves (1: the search loop; evaluations that need more
+            ask for their own, see ``gpus_per_eval`` in experiment files).
+    """
+
+    name = "ray"
+
+    def __init__(
+        self,
+        address: str | None = None,
+        *,
+        num_cpus: int | None = None,
+        max_retries: int = 2,
+        cpus_per_run: float = 1.0,
+    ) -> None:
+        if max_retries < 0:
+            raise ConfigError(f"max_retries must be >= 0, got {max_retries}")
+        ray = import_ray()
+        self._ray = ray
+        self.address = address
+        self.max_retries = max_retries
+        self.cpus_per_run = cpus_per_run
+        self._started = False
+        if not ray.is_initialized():
+            self._started = _ray_init(ray, address, num_cpus)
+        check_ray_resources(ray, cpus=cpus_per_run)
+        self._board = ray.remote(num_cpus=0)(_Board).remote()
+        self._task = ray.remote(_ray_run).options(
+            num_cpus=cpus_per_run, max_retries=max_retries, retry_exceptions=False
+        )
+
+    def describe(self) -> dict[str, Any]:
+        res = self._ray.cluster_resources()
+        return {
+            "engine": self.name,
+            "address": self.address or "local instance",
+            "ray": self._ray.__version__,
+            "cluster_cpus": res.get("CPU", 0.0),
+            "cluster_gpus": res.get("GPU", 0.0),
+            "nodes": len([n for n in self._ray.nodes() if n.get("Alive")]),
+        }
+
+    def running(self) -> dict[str, dict[str, Any]]:
+        """Runs started and not finished: run id -> {"pid", "node", "attempt"} of its worker."""
+        return dict(self._ray.get(self._board.running.remote()))
+
+    def run(self, specs: Sequence[RunSpec], done: Callable[[Outcome], None]) -> None:
+        ray = self._ray
+        refs = {self._task.remote(spec, self._board): spec for spec in specs}
+        while refs:
+            ready, _ = ray.wait(list(refs), num_returns=1)
+            ref = ready[0]
+            spec = refs.pop(ref)
+            rid = spec.run_id
+            attempts = int(ray.get(self._board.attempts.remote(rid)))
+            try:
+                out = ray.get(ref)
+            except ray.exceptions.RayTaskError as e:
+                cause = getattr(e, "cause", None)
+                if isinstance(cause, NashError):
+                    for r in refs:
+                        ray.cancel(r, force=True)
+                    raise cause from None
+                done(Outcome(spec, None, _first_line(cause or e), attempts))
+            except ray.exceptions.RayError as e:  # the worker died more often than retries
+                done(
+                    Outcome(
+                        spec,
+                        None,
+                        f"worker died {attempts} time(s) ({type(e).__name__}); "
+                        f"retried {self.max_retries} time(s)",
+                        attempts,
+                    )
+                )
+            else:
+                done(Outcome(spec, out, None, attempts))
+            self._board.forget.remote(rid)
+
+    def close(self) -> None:
+        if self._started and self._ray.is_initialized():
+            self._ray.shutdown()
+
+
+class _Board:
+    """A tiny actor: which worker runs which run, and how many attempts each run took."""
+
+    def __init__(self) -> None:
+        self._running: dict[str, dict[str, Any]] = {}
+        self._attempts: dict[str, int] = {}
+
+    def started(self, rid: str, pid: int, node: str) -> int:
+        n = self._attempts.get(rid, 0) + 1
+        self._attempts[rid] = n
+        self._running[rid] = {"pid": pid, "node": node, "attempt": n, "since": time.time()}
+        return n
+
+    def finished(self, rid: str) -> None:
+        self._running.pop(rid, None)
+
+    def running(self) -> dict[str, dict[str, Any]]:
+        return dict(self._running)
+
+    def attempts(self, rid: str) -> int:
+        return self._attempts.get(rid, 1)
+
+    def forget(self, rid: str) -> None:
+        self._running.pop(rid, None)
+        self._attempts.pop(rid, None)
+
+
+def _ray_run(spec: RunSpec, board: Any) -> RunOutput:
+    import ray
+
+    node = ray.get_runtime_context().get_node_id()
+    ray.get(board.started.remote(spec.run_id, os.getpid(), node))
+    out = _compute(spec)
+    ray.get(board.finished.remote(spec.run_id))
+    return out
+
+
+def make_engine(
+    engine: str,
+    *,
+    workers: int | None = None,
+    address: str | None = None,
+    max_retries: int = 2,
+) -> Engine:
+    """The engine a command line asked for (``--engine``, ``--workers``, ``--address``)."""
+    if engine not in ENGINES:
+        from harness.errors import unknown
+
+        raise unknown("engine", engine, ENGINES)
+    if engine == "local":
+        if address:
+            raise ConfigError("--address is for --engine ray (a Ray cluster's head address)")
+        return LocalEngine(workers, max_retries=max_retries)
+    return RayEngine(address, num_cpus=workers, max_retries=max_retries)
