@@ -626,7 +626,25 @@ def nb101_frame(table: Path = NB101_TABLE) -> tuple[pd.DataFrame, dict[str, Any]
     ours = HashScoreTable.read(table)
     df["ours"] = [ours.rows[h][0] if h in ours.rows else np.nan for h in df.index]
     df["ours_s"] = [ours.rows[h][1] if h in ours.rows else np.nan for h in df.index]
+    df["n_relus"] = [ours.rows[h][3] if h in ours.rows else np.nan for h in df.index]
     return df, ours.meta, raw
+
+
+def partial_spearman(x: np.ndarray, y: np.ndarray, z: np.ndarray) -> float:
+    """Spearman of ``x`` and ``y`` with ``z`` held fixed: the Pearson correlation of the
+    residuals of their ranks after a linear fit on ``z``'s ranks (cells finite in all three;
+    ``-inf`` ranks lowest)."""
+    x, y, z = (np.asarray(a, float) for a in (x, y, z))
+    ok = ~np.isnan(x) & np.isfinite(y) & np.isfinite(z)
+    if ok.sum() < 5:
+        return math.nan
+    rx, ry, rz = (ss.rankdata(a[ok]) for a in (x, y, z))
+    design = np.c_[np.ones(rz.size), rz]
+
+    def resid(r: np.ndarray) -> np.ndarray:
+        return r - design @ np.linalg.lstsq(design, r, rcond=None)[0]
+
+    return float(np.corrcoef(resid(rx), resid(ry))[0, 1])
 
 
 def nb101_correlations(df: pd.DataFrame) -> pd.DataFrame:
@@ -749,16 +767,28 @@ def nb101_section(table: Path, out: Path, *, figures: bool = True) -> list[str]:
         P.save(fig, out / "nb101_naswot_vs_val_acc")
         lines += ["![NB101 ours vs val](nb101_naswot_vs_val_acc.png)", ""]
     top = ", ".join(f"{r.score} {r.rho:.2f}" for r in best.head(3).itertuples())
+    ours_v = df["ours"].to_numpy(float)
+    acc_v = df["val_acc_one_repeat"].to_numpy(float)
+    size = correlation(ours_v, df["params"].to_numpy(float))
+    relus = correlation(ours_v, df["n_relus"].to_numpy(float))
+    part = partial_spearman(ours_v, acc_v, df["params"].to_numpy(float))
+    part_syn = partial_spearman(df["synflow"].to_numpy(float), acc_v, df["params"].to_numpy(float))
     lines += [
         "### Differences, explained",
         "",
-        f"- **Ours vs accuracy**: Spearman {_f(ours_acc['rho'])} [{_f(ours_acc['lo'])}, "
-        f"{_f(ours_acc['hi'])}] on {ours_acc['n']} cells. The best published columns here: "
-        f"{top}. On NB201 our NASWOT and the published `nwot` reach about 0.8; NB101 is a "
-        "harder space for every zero-cost proxy (NAS-Bench-Suite-Zero reports lower NB101 "
-        "correlations across the board), and this sample is small and dominated by small "
-        "cells (repeated specs of few-vertex cells), so its rank correlations are not the "
-        "whole space's.",
+        f"- **Ours vs accuracy: Spearman {_f(ours_acc['rho'])} [{_f(ours_acc['lo'])}, "
+        f"{_f(ours_acc['hi'])}] on {ours_acc['n']} cells**, below the best published columns "
+        f"({top}) by more than the intervals. On NB101 our NASWOT is largely a size signal: "
+        f"Spearman {_f(size['rho'])} with the parameter count and {_f(relus['rho'])} with the "
+        "number of ReLU calls; with the parameter count held fixed (partial rank correlation) "
+        f"it goes with accuracy at {_f(part)} (synflow: {_f(part_syn)}). So on this sample "
+        "NASWOT ranks cells mostly by size and, beyond size, not in accuracy's direction. "
+        "This is a property of the score on these cells, not of the implementation: the kernel "
+        "is the code that agrees with the published `nwot` at about 0.99 on NB201 (section 1), "
+        "and the network is NASLib's (below). On NB201 the same score reaches about 0.8. Nor "
+        "is it weight noise: rescored once with weights seed 1 (24 random cells of the "
+        "sample, measured by hand), the scores moved by 0.7 (median; at most 2.5) against a "
+        "spread of about 50 (std) between cells, Spearman 1.000 with seed 0.",
         f"- **Ours vs `jacov`** (Spearman {_f(jac['rho'])}): NASWOT v1 and v2 are different "
         "scores (a Jacobian correlation vs a ReLU-code Hamming kernel); no agreement to the "
         "NB201 level (ours vs published `nwot` about 0.99) is expected, and there is no "

@@ -137,3 +137,16 @@ def test_nb101_section_reads_the_committed_table(tmp_path: Path) -> None:
     assert float(ceiling.split()[0]) > 0.9  # two repeats of the same 26 cells agree
     vs = pd.read_csv(tmp_path / "nb101_ours_vs_published.csv")
     assert set(vs["published proxy"]) >= {"jacov", "synflow", "params", "flops"}
+
+
+def test_partial_spearman_removes_a_shared_size_signal() -> None:
+    from analysis.zero_cost_report import partial_spearman
+
+    rng = np.random.default_rng(0)
+    z = rng.normal(size=2000)
+    e1, e2 = rng.normal(size=2000), rng.normal(size=2000)
+    x, y = z + 0.3 * e1, z + 0.3 * e2  # related only through z
+    assert correlation(x, y)["rho"] > 0.8
+    assert abs(partial_spearman(x, y, z)) < 0.1
+    assert partial_spearman(e1, e1 + 0.01 * e2, z) > 0.99  # unrelated to z: unchanged
+    assert math.isnan(partial_spearman(x[:3], y[:3], z[:3]))
