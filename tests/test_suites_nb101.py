@@ -232,3 +232,27 @@ def test_reproduce_has_the_nb101_naswot_flag() -> None:
     p = build_parser()
     assert p.parse_args(["reproduce", "acceleration", "--with-nb101-naswot"]).with_nb101_naswot
     assert not p.parse_args(["reproduce", "acceleration"]).with_nb101_naswot
+
+
+def test_loading_the_surrogate_does_not_deadlock_forked_workers() -> None:
+    """The suite's parent process loads the nb101-surrogate models (experiment validation);
+    its forked pool workers then fit XGBoost surrogates (NAS-EA-FA). Loading with XGBoost's
+    default threads left an OpenMP team behind and the workers hung in their first fit."""
+    import subprocess
+    import sys
+
+    script = """
+import multiprocessing as mp
+import numpy as np
+from harness.evaluators.surrogate_benchmark import SurrogateBenchmarkEvaluator
+SurrogateBenchmarkEvaluator()
+def fit(_):
+    from harness.surrogates.xgb import XGBSurrogate
+    rng = np.random.default_rng(0)
+    XGBSurrogate().fit(rng.random((2000, 50)), rng.random(2000))
+    return 1
+with mp.get_context("fork").Pool(2) as pool:
+    print(sum(pool.map_async(fit, range(2)).get(timeout=120)))
+"""
+    r = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=300)
+    assert r.returncode == 0 and r.stdout.strip() == "2", r.stderr[-2000:]

@@ -221,8 +221,12 @@ def _load_booster(path: Path) -> Any:
 def _load_booster_once(path: str, _size: int, _mtime_ns: int) -> Any:
     import xgboost
 
-    b = xgboost.Booster()
-    b.load_model(path)  # the .json suffix selects XGBoost's JSON model format
+    # One thread while loading, too: XGBoost's default (all cores) starts an OpenMP team in
+    # this process, and a process forked from it (the local process pool) then deadlocks in
+    # its first multi-threaded OpenMP region (e.g. fitting NAS-EA-FA's XGBoost surrogate).
+    with xgboost.config_context(nthread=1):
+        b = xgboost.Booster(params={"nthread": 1})
+        b.load_model(path)  # the .json suffix selects XGBoost's JSON model format
     b.set_param({"nthread": 1})
     return b
 
