@@ -367,7 +367,9 @@ def surrogate_agreement(verdicts: pd.DataFrame, surrogate_settings: list[str]) -
         counts = nb201["supported"].value_counts().to_dict() if len(nb201) else {}
         n_v = ", ".join(f"{k} {counts[k]}" for k in ("yes", "partly", "no", "n/a") if k in counts)
         if not len(sur):
-            agrees = _NO_SURROGATE.get(c, "no nb101-surrogate verdict (runs missing)")
+            agrees = _NO_SURROGATE.get(
+                c, "no nb101-surrogate verdict (too few runs of the strategies it compares)"
+            )
         elif len(pool):
             same = set(sur["supported"]) == set(pool["supported"])
             agrees = (
