@@ -256,6 +256,8 @@ class RayEngine(Engine):
         self.max_retries = max_retries
         self.cpus_per_run = cpus_per_run
         self._started = False
+        if address:
+            check_address(address)  # fail fast, even when this process is already connected
         if not ray.is_initialized():
             self._started = _ray_init(ray, address, num_cpus)
         check_ray_resources(ray, cpus=cpus_per_run)

@@ -141,3 +141,61 @@ def test_nb201_with_workers_is_refused_at_parse_time():
     }
     with pytest.raises(ConfigError, match="recorded training times"):
         parse_experiment(raw)
+
+
+def _children(pid: int) -> list[int]:
+    from pathlib import Path
+
+    out: list[int] = []
+    for task in Path(f"/proc/{pid}/task").iterdir():
+        text = (task / "children").read_text().split()
+        out += [int(c) for c in text]
+    return out
+
+
+SLOW_LOCAL = {
+    "name": "slow",
+    "seeds": 3,
+    "budget": {"queries": 30},
+    "benchmark": [
+        {
+            "name": "nb201",
+            "evaluator": "naswot",
+            "evaluator_params": {"cache": "off", "batch_size": 16, "num_threads": 1},
+        }
+    ],
+    "strategy": [{"name": "random_search"}],
+}
+
+
+@pytest.mark.skipif(not __import__("os").path.exists("/proc/self/task"), reason="needs /proc")
+def test_local_pool_retries_runs_of_a_killed_worker(tmp_path):
+    import json
+    import os
+    import signal
+    import threading
+    import time
+
+    from harness.runner.engines import LocalEngine
+    from harness.runner.experiment import run_experiments
+
+    exp = parse_experiment(SLOW_LOCAL)
+    before = set(_children(os.getpid()))
+    box: dict[str, object] = {}
+    th = threading.Thread(
+        target=lambda: box.update(
+            grid=run_experiments([exp], tmp_path, progress=False, engine=LocalEngine(2))
+        )
+    )
+    th.start()
+    t0 = time.time()
+    while not set(_children(os.getpid())) - before and time.time() - t0 < 60:
+        time.sleep(0.05)
+    time.sleep(0.5)
+    victim = min(set(_children(os.getpid())) - before)  # a pool worker, busy with a run
+    os.kill(victim, signal.SIGKILL)
+    th.join(timeout=600)
+    grid = box["grid"]
+    assert not grid.failed  # every run was retried in a fresh pool and finished
+    attempts = [json.loads(p.read_text())["attempts"] for p in tmp_path.rglob("run.json")]
+    assert len(attempts) == 3 and max(attempts) == 2

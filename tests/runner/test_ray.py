@@ -13,7 +13,7 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from harness.errors import ConfigError
+from harness.errors import ConfigError, UnknownName
 from harness.runner.engines import (
     LocalEngine,
     RayEngine,
@@ -32,9 +32,13 @@ TIMING = {"wall_s", "measured_s", "cum_measured_s"}
 ASYNC = {
     "name": "async",
     "seeds": 1,
-    "budget": {"evaluations": 6},
+    "budget": {"queries": 6},
     "benchmark": [
-        {"name": "nb201", "evaluator": "naswot", "evaluator_params": {"batch_size": 16}}
+        {
+            "name": "nb201",
+            "evaluator": "naswot",
+            "evaluator_params": {"batch_size": 16, "num_threads": 1},
+        }
     ],
     "strategy": [{"name": "random_search", "workers": 2}],
 }
@@ -105,12 +109,12 @@ def test_ray_and_local_engines_write_identical_rows(local_ray, tmp_path):
 SLOW = {
     "name": "slow",
     "seeds": 3,
-    "budget": {"evaluations": 6},
+    "budget": {"queries": 30},
     "benchmark": [
         {
             "name": "nb201",
             "evaluator": "naswot",
-            "evaluator_params": {"cache": "off", "batch_size": 16},
+            "evaluator_params": {"cache": "off", "batch_size": 16, "num_threads": 1},
         }
     ],
     "strategy": [{"name": "random_search"}],
@@ -221,7 +225,7 @@ def test_unreachable_or_malformed_addresses_are_clear_errors():
         check_address("headnode")
     with pytest.raises(ConfigError, match="--address is for --engine ray"):
         make_engine("local", address="10.0.0.1:6379")
-    with pytest.raises(ConfigError, match="unknown engine 'dask'"):
+    with pytest.raises(UnknownName, match="unknown engine 'dask'"):
         make_engine("dask")
 
 
