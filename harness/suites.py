@@ -60,11 +60,8 @@ SUITES: dict[str, tuple[SuiteItem, ...]] = {
         SuiteItem(
             "acceleration/nb101_baselines.toml", quick_seeds=2, quick_caps={"neural_predictor": 1}
         ),
-        SuiteItem(
-            "acceleration/nb101_surrogate.toml",
-            quick_seeds=2,
-            quick_caps={"ga_val": 1, "nasea_xgb_val": 1},
-        ),
+        SuiteItem("acceleration/nb101_surrogate.toml", quick_seeds=1),
+        SuiteItem("acceleration/nb101_surrogate_baselines.toml", quick_seeds=2),
     ),
     "baselines": (
         SuiteItem("baselines/nb201_table5.toml", quick_seeds=30),

@@ -36,14 +36,17 @@ def _by_name(exps: list[Any]) -> dict[str, Any]:
 
 def test_suite_has_the_surrogate_setting_and_gates_nb101_naswot() -> None:
     closed = _by_name(load_suite("acceleration", quick=True, gates=()))
-    sur = closed["acc_nb101_surrogate"]
+    sur, base = closed["acc_nb101_surrogate"], closed["acc_nb101_surrogate_baselines"]
+    assert [b.name for b in sur.benchmarks] == [b.name for b in base.benchmarks]
     assert [b.name for b in sur.benchmarks] == ["nb101-surrogate"]
-    labels = {s.label: s for s in sur.strategies}
+    labels = {s.label: s for s in (*sur.strategies, *base.strategies)}
     assert set(labels) == {"ga_val", "nasea_xgb_val", "aging_evolution", "random_search"}
     assert labels["ga_val"].name == "genetic_study"
     assert labels["nasea_xgb_val"].name == "nas_ea_fa_v2_thesis"
     assert labels["aging_evolution"].name == "aging_evolution_nb101"
-    assert labels["random_search"].budget.evaluations == 500  # NAS-EA-FA's cost
+    # one budget per experiment (the per-experiment report compares like with like)
+    assert {s.budget.evaluations for s in base.strategies} == {500}  # NAS-EA-FA's cost
+    assert {s.budget.evaluations for s in sur.strategies} == {20000}
     pool = closed["acc_nb101_pool"]
     assert {s.label for s in pool.strategies} == {"ga_val", "nasea_xgb_val"}
     # the gate open: the NASWOT-fitness strategies, with our NASWOT evaluator on the 30k pool
