@@ -48,7 +48,12 @@ TRAJ_COLUMNS = [
     "incumbent_signal",
     "incumbent_test",
     "incumbent_step",
+    "clock_s",
+    "worker",
 ]
+
+#: Trial columns that older runs lack (read as NaN for them)
+OPTIONAL_COLUMNS = {"clock_s": float("nan"), "worker": -1}
 
 #: The x axes a trajectory can be read against, with a human label for figures and tables.
 X_AXES: dict[str, str] = {
@@ -58,6 +63,8 @@ X_AXES: dict[str, str] = {
     "cum_train_s": "recorded training time [s]",
     "cum_measured_s": "measured evaluation time [s]",
     "wall_s": "wall time [s]",
+    "clock_s": "evaluation clock [s] (W workers in parallel: simulated on recorded times, or "
+    "measured on Ray)",
 }
 
 #: The y metrics of a trajectory.
@@ -307,6 +314,8 @@ def _read_trials(files: list[str], runs: pd.DataFrame, columns: list[str]) -> pd
     """One pyarrow scan over every run's Parquet file, keeping only ``columns``."""
     schema = pads.dataset(files[0], format="parquet").schema
     avail = set(schema.names)
+    missing_optional = [c for c in columns if c not in avail and c in OPTIONAL_COLUMNS]
+    columns = [c for c in columns if c not in missing_optional]
     unknown_cols = [c for c in columns if c not in avail]
     if unknown_cols:
         raise ResultsError(
@@ -318,6 +327,8 @@ def _read_trials(files: list[str], runs: pd.DataFrame, columns: list[str]) -> pd
     df = dataset.to_table(columns=cols).to_pandas()
     keys = runs[["run_id", *RUN_KEYS, "setting", "optimum"]]
     df = df.merge(keys, on=RUN_KEYS, how="left", validate="many_to_one")
+    for c in missing_optional:  # runs written before the column existed
+        df[c] = OPTIONAL_COLUMNS[c]
     if "incumbent_test" in df.columns:
         df["regret"] = df["optimum"] - df["incumbent_test"]
     return df

@@ -352,6 +352,8 @@ def build_report(
         "and 95% t-interval over runs.",
     )
     seconds = [x for x in ("cum_train_s", "cum_measured_s") if L.cost_known(rs, x)]
+    if "worker" in rs.trials.columns and (rs.trials["worker"] > 0).any():
+        seconds.append("clock_s")  # asynchronous runs: what W workers buy in elapsed time
     for x in seconds:
         w.figure(
             f"anytime_{x}",

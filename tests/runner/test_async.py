@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -117,6 +118,17 @@ def test_experiment_files_take_workers_and_keep_older_identities(tmp_path):
     end = df.groupby(["strategy_label", "seed"]).clock_s.max().unstack()
     assert (end.loc["ae_w8"] < end.loc["ae_w1"] / 3).all()
     assert math.isclose(df[df.strategy_label == "ae_w8"].worker.max(), 7)
+    # the report plots the incumbent against the evaluation clock for asynchronous runs
+    from analysis.load import load_runs
+    from analysis.report import build_report
+
+    rs = load_runs([root])
+    assert rs.trials.groupby("run_id").clock_s.max().notna().all()
+    report = build_report([root], tmp_path / "report")
+    assert (tmp_path / "report" / "anytime_clock_s.png").exists() or any(
+        (tmp_path / "report").rglob("anytime_clock_s*")
+    )
+    assert "evaluation clock" in Path(report).read_text()
 
 
 @pytest.mark.parametrize(
