@@ -184,13 +184,16 @@ def _seed(spec: RunSpec) -> int:
     return spec.seed
 
 
-def _from_cache(exp: Experiment, labels: set[str], runs_dir: Path) -> tuple[Experiment, int, int]:
+def _from_cache(
+    exp: Experiment, labels: set[str], runs_dir: Path
+) -> tuple[Experiment, int, int, int]:
     """Run the gated strategies' unfinished runs with cache-only scoring, in this process.
 
     A run that meets an uncached cell stops at once (nothing is written); a run whose every
     score is committed or cached completes and is written like any run. Returns the
     experiment restricted to the gated strategies' leading seeds that are finished now (so the
-    suite never computes a score for them), the runs in total and the runs included.
+    suite never computes a score for them), the runs in total, the runs included, and how many
+    of those had finished before (the rest completed now from cached scores).
     """
     from harness.evaluators.zero_cost import CACHE_ONLY_ENV, ScoreCacheMiss
     from harness.runner.experiment import execute_run
@@ -199,12 +202,14 @@ def _from_cache(exp: Experiment, labels: set[str], runs_dir: Path) -> tuple[Expe
     root = Path(runs_dir) / exp.name
     runs = gated.runs()
     strategies = []
-    included = 0
+    included = before = 0
     with _env(CACHE_ONLY_ENV, "1"):
         for s in gated.strategies:
             lead = 0
             for spec in sorted((r for r in runs if r.strategy.label == s.label), key=_seed):
-                if not (root / spec.rel_dir / "run.json").exists():  # the runner checks it
+                if (root / spec.rel_dir / "run.json").exists():  # the runner checks it
+                    before += 1
+                else:
                     try:
                         execute_run(spec, str(root))
                     except ScoreCacheMiss:
@@ -213,7 +218,7 @@ def _from_cache(exp: Experiment, labels: set[str], runs_dir: Path) -> tuple[Expe
             if lead:
                 strategies.append(replace(s, max_seeds=lead))
                 included += lead
-    return replace(gated, strategies=tuple(strategies)), len(runs), included
+    return replace(gated, strategies=tuple(strategies)), len(runs), included, before
 
 
 def resolve_suite(
@@ -253,13 +258,14 @@ def resolve_suite(
         how = "a GPU (torch.cuda)" if gpu else "--with-nb101-naswot"
         note = f"computed: NASWOT scores of new cells computed on {how}; scores are cached"
         return exps, [GateDecision(NB101_NASWOT, "gpu" if gpu else "flag", total, total, note)]
-    included = 0
+    included = before = 0
     by_name = {e.name: i for i, e in enumerate(exps)}
     for n, labels in gated.items():
         if n not in full:
             continue
-        part, _, k = _from_cache(full[n], labels, runs_dir)
+        part, _, k, b = _from_cache(full[n], labels, runs_dir)
         included += k
+        before += b
         if not part.strategies:
             continue
         if n in by_name:
@@ -272,8 +278,9 @@ def resolve_suite(
         mode = "off"
     else:
         note = (
-            f"from the score cache: {included} of {total} runs complete with cached scores "
-            f"only (the others would compute scores and were left out); {enable}"
+            f"from the score cache: {included} of {total} runs included ({before} finished "
+            f"in an earlier invocation, {included - before} completed now from cached scores "
+            f"only); the others would compute scores and were left out; {enable}"
         )
         mode = "cache"
     return exps, [GateDecision(NB101_NASWOT, mode, total, included, note)]

@@ -122,8 +122,8 @@ def test_cache_only_runs_reproduce_computed_runs(nb101_runs) -> None:
     tmp, exp, roots = nb101_runs
     computed = pd.read_parquet(next(roots[0].rglob("ga_naswot/seed=0/*.parquet")))
     # the same runs in a fresh directory, cache only: complete, identical, nothing computed
-    part, total, included = _from_cache(exp, {"ga_naswot"}, tmp / "again")
-    assert (total, included) == (2, 2)
+    part, total, included, before = _from_cache(exp, {"ga_naswot"}, tmp / "again")
+    assert (total, included, before) == (2, 2, 0)
     assert [(s.label, s.max_seeds) for s in part.strategies] == [("ga_naswot", 2)]
     again = pd.read_parquet(next((tmp / "again").rglob("ga_naswot/seed=0/*.parquet")))
     cols = ["arch_key", "signal", "val", "status"]
@@ -139,9 +139,11 @@ def test_cache_only_runs_reproduce_computed_runs(nb101_runs) -> None:
         replace(s, evaluator_params={**(s.evaluator_params or {}), "batch_size": 16})
         for s in other.strategies
     )
-    part, total, included = _from_cache(replace(other, strategies=nw), {"ga_naswot"}, tmp / "x")
+    part, total, included, _ = _from_cache(replace(other, strategies=nw), {"ga_naswot"}, tmp / "x")
     assert (total, included) == (2, 0) and not part.strategies
     assert not list((tmp / "x").rglob("run.json"))
+    # finished runs count as included without running again
+    assert _from_cache(exp, {"ga_naswot"}, tmp / "again")[1:] == (2, 2, 2)
 
 
 @pytest.mark.slow
