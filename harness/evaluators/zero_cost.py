@@ -709,7 +709,53 @@ def table_path(images: str = "cifar10", batch_size: int = 128, seed: int = 0) ->
     return ZC_DATA / f"nb201_naswot_{images}_b{batch_size}_seed{seed}.csv"
 
 
-class ScoreTable:
+class _SidecarTable:
+    """A committed CSV of scores plus a JSON sidecar of the settings that produced them.
+
+    The shared part of the NB201 (by index) and NB101 (by hash) tables: reading with a column
+    check, matching settings, and writing atomically (the sidecar last: it describes the CSV).
+    """
+
+    COLUMNS: tuple[str, ...] = ()
+
+    def __init__(self, path: Path, meta: dict[str, Any] | None = None) -> None:
+        self.path = Path(path)
+        self.meta: dict[str, Any] = dict(meta or {})
+
+    @property
+    def meta_path(self) -> Path:
+        return self.path.with_suffix(".json")
+
+    @classmethod
+    def _frame(cls, path: Path, **read_csv: Any) -> Any:
+        import pandas as pd
+
+        df = pd.read_csv(path, **read_csv)
+        if tuple(df.columns) != cls.COLUMNS:
+            raise DataError(f"{path}: expected columns {cls.COLUMNS}, got {tuple(df.columns)}")
+        return df
+
+    def settings_match(self, images: str, batch_size: int, seed: int) -> bool:
+        m = self.meta
+        return (m.get("images"), m.get("batch_size"), m.get("seed")) == (images, batch_size, seed)
+
+    def _save(self, lines: list[str]) -> None:
+        """Write the CSV rows, let :meth:`_describe` update the sidecar, then write it."""
+        from harness.paths import atomic_path
+
+        with atomic_path(self.path) as tmp:
+            tmp.write_text("\n".join([",".join(self.COLUMNS), *lines]) + "\n")
+            tmp.chmod(0o644)  # mkstemp creates 0600; the table is a committed, shared file
+        self._describe()
+        with atomic_path(self.meta_path) as tmp:
+            tmp.write_text(json.dumps(self.meta, indent=1, sort_keys=True) + "\n")
+            tmp.chmod(0o644)
+
+    def _describe(self) -> None:
+        """Coverage figures for the sidecar (subclasses)."""
+
+
+class ScoreTable(_SidecarTable):
     """NASWOT scores of NB201 cells by benchmark index, with the settings that produced them.
 
     A CSV (``nb201_index, class_id, score, seconds, status``; ``status`` ``ok`` or
@@ -717,32 +763,18 @@ class ScoreTable:
     seed, threads, torch version, machine, regeneration command, coverage).
     """
 
-    def __init__(self, path: Path, meta: dict[str, Any] | None = None) -> None:
-        self.path = Path(path)
-        self.meta: dict[str, Any] = dict(meta or {})
-        self.rows: dict[int, tuple[int, float, float, str]] = {}
+    COLUMNS = TABLE_COLUMNS
 
-    @property
-    def meta_path(self) -> Path:
-        return self.path.with_suffix(".json")
+    def __init__(self, path: Path, meta: dict[str, Any] | None = None) -> None:
+        super().__init__(path, meta)
+        self.rows: dict[int, tuple[int, float, float, str]] = {}
 
     @classmethod
     def read(cls, path: Path) -> ScoreTable:
-        import pandas as pd
-
         t = cls(path, json.loads(path.with_suffix(".json").read_text()))
-        df = pd.read_csv(path)
-        if tuple(df.columns) != TABLE_COLUMNS:
-            from harness.errors import DataError
-
-            raise DataError(f"{path}: expected columns {TABLE_COLUMNS}, got {tuple(df.columns)}")
-        for i, c, s, sec, st in df.itertuples(index=False):
+        for i, c, s, sec, st in cls._frame(path).itertuples(index=False):
             t.rows[int(i)] = (int(c), float(s), float(sec), str(st))
         return t
-
-    def settings_match(self, images: str, batch_size: int, seed: int) -> bool:
-        m = self.meta
-        return (m.get("images"), m.get("batch_size"), m.get("seed")) == (images, batch_size, seed)
 
     def get(self, index: int) -> tuple[float, float, str] | None:
         r = self.rows.get(int(index))
@@ -756,23 +788,16 @@ class ScoreTable:
         return out
 
     def write(self) -> None:
-        from harness.paths import atomic_path
+        self._save(
+            [f"{i},{c},{s!r},{sec:.4f},{st}" for i, (c, s, sec, st) in sorted(self.rows.items())]
+        )
 
-        lines = [",".join(TABLE_COLUMNS)]
-        for i in sorted(self.rows):
-            c, s, sec, st = self.rows[i]
-            lines.append(f"{i},{c},{s!r},{sec:.4f},{st}")
-        with atomic_path(self.path) as tmp:
-            tmp.write_text("\n".join(lines) + "\n")
-            tmp.chmod(0o644)  # mkstemp creates 0600; the table is a committed, shared file
+    def _describe(self) -> None:
         n_cells, n_classes = len(self.rows), len({r[0] for r in self.rows.values()})
         self.meta["n_cells"], self.meta["n_classes"] = n_cells, n_classes
         self.meta["coverage"] = (
             f"{n_cells} of 15,625 cells; {n_classes} of 6,466 isomorphism classes"
         )
-        with atomic_path(self.meta_path) as tmp:  # the sidecar last: it describes the CSV
-            tmp.write_text(json.dumps(self.meta, indent=1, sort_keys=True) + "\n")
-            tmp.chmod(0o644)
 
 
 def nb201_compute_order(scope: str = "classes") -> list[int]:
@@ -893,7 +918,7 @@ def nb101_table_path(images: str = "cifar10", batch_size: int = 128, seed: int =
     return ZC_DATA / f"nb101_naswot_{images}_b{batch_size}_seed{seed}.csv"
 
 
-class HashScoreTable:
+class HashScoreTable(_SidecarTable):
     """NASWOT scores of NB101 cells by official hash, with the settings that produced them.
 
     A CSV (``nb101_hash, score, seconds, status, n_relus``; ``status`` ``ok`` or
@@ -901,47 +926,30 @@ class HashScoreTable:
     seed, threads, torch version, machine, regeneration command, wall time, coverage).
     """
 
-    def __init__(self, path: Path, meta: dict[str, Any] | None = None) -> None:
-        self.path = Path(path)
-        self.meta: dict[str, Any] = dict(meta or {})
-        self.rows: dict[str, tuple[float, float, str, int]] = {}
+    COLUMNS = NB101_TABLE_COLUMNS
 
-    @property
-    def meta_path(self) -> Path:
-        return self.path.with_suffix(".json")
+    def __init__(self, path: Path, meta: dict[str, Any] | None = None) -> None:
+        super().__init__(path, meta)
+        self.rows: dict[str, tuple[float, float, str, int]] = {}
 
     @classmethod
     def read(cls, path: Path) -> HashScoreTable:
-        import pandas as pd
-
         t = cls(path, json.loads(path.with_suffix(".json").read_text()))
-        df = pd.read_csv(path, dtype={"nb101_hash": str})
-        if tuple(df.columns) != NB101_TABLE_COLUMNS:
-            raise DataError(
-                f"{path}: expected columns {NB101_TABLE_COLUMNS}, got {tuple(df.columns)}"
-            )
+        df = cls._frame(path, dtype={"nb101_hash": str})
         for h, s, sec, st, n in df.itertuples(index=False):
             t.rows[str(h)] = (float(s), float(sec), str(st), int(n))
         return t
-
-    def settings_match(self, images: str, batch_size: int, seed: int) -> bool:
-        m = self.meta
-        return (m.get("images"), m.get("batch_size"), m.get("seed")) == (images, batch_size, seed)
 
     def get(self, key: str) -> tuple[float, float, str] | None:
         r = self.rows.get(str(key))
         return None if r is None else (r[0], r[1], r[2])
 
     def write(self) -> None:
-        from harness.paths import atomic_path
+        self._save(
+            [f"{h},{s!r},{sec:.4f},{st},{n}" for h, (s, sec, st, n) in sorted(self.rows.items())]
+        )
 
-        lines = [",".join(NB101_TABLE_COLUMNS)]
-        for h in sorted(self.rows):
-            s, sec, st, n = self.rows[h]
-            lines.append(f"{h},{s!r},{sec:.4f},{st},{n}")
-        with atomic_path(self.path) as tmp:
-            tmp.write_text("\n".join(lines) + "\n")
-            tmp.chmod(0o644)
+    def _describe(self) -> None:
         secs = np.array([r[1] for r in self.rows.values()], dtype=float)
         self.meta["n_cells"] = len(self.rows)
         self.meta["n_degenerate"] = sum(r[2] != "ok" for r in self.rows.values())
@@ -953,9 +961,6 @@ class HashScoreTable:
                 "max": round(float(secs.max()), 3),
                 "total": round(float(secs.sum()), 1),
             }
-        with atomic_path(self.meta_path) as tmp:  # the sidecar last: it describes the CSV
-            tmp.write_text(json.dumps(self.meta, indent=1, sort_keys=True) + "\n")
-            tmp.chmod(0o644)
 
 
 def compute_nb101_table(
