@@ -51,6 +51,11 @@ class EvalResult:
     status: str = STATUS_OK
     reason: str = ""
     extras: Mapping[str, float] = field(default_factory=dict)
+    #: search objectives (see :mod:`harness.evaluators.objectives`), each oriented so that
+    #: larger is better (minimised metrics negated); empty for single-objective runs
+    objectives: tuple[float, ...] = ()
+    #: how far the declared constraints are exceeded (0: feasible), in units of each bound
+    violation: float = 0.0
 
     @property
     def ok(self) -> bool:
@@ -65,3 +70,7 @@ class Observation:
     signal: float
     fidelity: int | None = None
     ok: bool = True
+    #: the objective vector, larger is better in every component (empty: one objective)
+    objectives: tuple[float, ...] = ()
+    #: constraint violation (0: feasible)
+    violation: float = 0.0

@@ -110,7 +110,8 @@ class Trial:
     def to_row(self) -> dict[str, Any]:
         row = asdict(self)
         extras = row.pop("extras")
-        row.update({f"x_{k}": v for k, v in extras.items()})
+        # objective values keep their own column name (obj_<metric>); other extras get x_
+        row.update({(k if k.startswith("obj_") else f"x_{k}"): v for k, v in extras.items()})
         return row
 
 
@@ -293,7 +294,16 @@ def run_search(
         )
         if on_trial is not None:
             on_trial(trial)
-        strategy.tell(Observation(arch=arch, signal=res.signal, fidelity=res.fidelity, ok=res.ok))
+        strategy.tell(
+            Observation(
+                arch=arch,
+                signal=res.signal,
+                fidelity=res.fidelity,
+                ok=res.ok,
+                objectives=res.objectives,
+                violation=res.violation,
+            )
+        )
         return budget.reached(tally)
 
     def room() -> bool:
