@@ -167,7 +167,8 @@ def published_gap(
     terms = [(va, x.size), (vb, y.size), (sa**2, pub_runs), (sb**2, pub_runs)]
     se = math.sqrt(sum(v / n for v, n in terms))
     df = se**4 / sum((v / n) ** 2 / (n - 1) for v, n in terms)  # Welch-Satterthwaite
-    return GapVerdict(gap, gap - half, gap + half, pub_gap, equivalence(gap - pub_gap, se, df, margin))
+    row = equivalence(gap - pub_gap, se, df, margin)
+    return GapVerdict(gap, gap - half, gap + half, pub_gap, row)
 
 
 # -- conclusions ---------------------------------------------------------------------------------

@@ -82,7 +82,10 @@ def test_three_against_three_runs_is_inconclusive_with_min_p_0_1():
     x, y = [1.0, 2.0, 3.0], [4.0, 5.0, 6.0]
     p = float(ss.mannwhitneyu(x, y, alternative="two-sided").pvalue)
     word = V.decide(p, True, V.min_p_mwu(3, 3))
-    assert word == "inconclusive (underpowered: the smallest achievable p with these run counts is 0.1)"
+    assert (
+        word
+        == "inconclusive (underpowered: the smallest achievable p with these run counts is 0.1)"
+    )
     assert V.kind(word) == V.INCONCLUSIVE
 
 
