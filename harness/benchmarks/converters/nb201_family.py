@@ -5,8 +5,11 @@ Both official files hold, per cell and training schedule (``hp`` = 12 or 200 epo
 and time, plus FLOPs, parameters and latency. They are read here ONLY through the official
 readers (``nats_bench.create(..., fast_mode=True)`` and ``nas_201_api.NASBench201API``); the data
 rules allow official formats through their official readers, and nothing else here unpickles
-them. The per-epoch values are taken from each seed's ``ResultsCount`` returned by the reader
-(``query_meta_info_by_index(i, hp).query(dataset, seed)``), because the reader's own
+them (the NATS reader's own ``pickle.load`` is replaced, for the duration of a conversion, by the
+allow-list unpickler: no checksum is published for the archive, so no file of it is trusted to
+name code; see :func:`restricted_nats_pickles`). The per-epoch values are taken from each
+seed's ``ResultsCount`` returned by the reader (``query_meta_info_by_index(i, hp).query(dataset,
+seed)``), because the reader's own
 ``get_more_info`` recomputes cumulative sums over all seeds at every call (quadratic in epochs,
 hours for the full file); every converted run's final epoch is then checked against
 ``get_more_info(i, dataset, iepoch=last, hp=hp, is_random=seed)``. ``hp`` and the seed are always
@@ -35,16 +38,19 @@ files store the same epoch-averaged time for every epoch of a run).
 
 from __future__ import annotations
 
+import bz2
 import math
 import pickle
 import re
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
 from harness.benchmarks.converters import _cache
+from harness.benchmarks.converters.safe_pickle import restricted_loads
 from harness.errors import DataError
 
 N_CELLS = 15_625
@@ -273,6 +279,61 @@ def _produce(
 # ---------------------------------------------------------------------------------------------
 # nats-tss
 
+#: Every global the NATS-Bench fast-mode pickles name (measured on the real sample archive: nested
+#: dicts of floats, numpy scalars and OrderedDicts). Nothing else is admitted: a file naming any
+#: other global (``os.system``, a class with a ``__reduce__``) stops the conversion unread.
+NATS_ALLOWED: frozenset[tuple[str, str]] = frozenset(
+    {
+        ("collections", "OrderedDict"),
+        ("numpy.core.multiarray", "scalar"),
+        ("numpy._core.multiarray", "scalar"),
+        ("numpy", "dtype"),
+    }
+)
+#: A decompressed NATS file larger than this is refused (the real meta file is 1.4 MB, a cell
+#: 0.3 MB): a crafted bz2 stream cannot exhaust memory.
+_NATS_MAX_BYTES = 512 << 20
+
+
+def _nats_pickle_load(file_path: object, ext: str = ".pbz2") -> Any:
+    """Drop-in for ``nats_bench.api_utils.pickle_load``: bz2, then the allow-list unpickler."""
+    p = Path(str(file_path))
+    if not p.is_file():
+        p = Path(str(file_path) + ext)
+    try:
+        raw = p.read_bytes()
+        dec = bz2.BZ2Decompressor()
+        data = dec.decompress(raw, max_length=_NATS_MAX_BYTES)
+    except (OSError, ValueError, EOFError) as e:
+        raise DataError(f"{p}: not a bz2-compressed NATS-Bench file ({e})") from e
+    if not dec.eof:
+        raise DataError(
+            f"{p}: truncated, or decompresses to more than {_NATS_MAX_BYTES >> 20} MB; not a "
+            "NATS-Bench file"
+        )
+    return restricted_loads(data, NATS_ALLOWED, p)
+
+
+@contextmanager
+def restricted_nats_pickles() -> Iterator[None]:
+    """Make the official NATS reader unpickle through the allow-list while the block runs.
+
+    The reader loads cells lazily (fast mode), so the whole conversion runs inside this block.
+    """
+    import nats_bench
+    from nats_bench import api_size, api_topology, api_utils
+
+    modules = (nats_bench, api_utils, api_topology, api_size)
+    saved = [(m, m.pickle_load) for m in modules]
+    for m in modules:
+        m.pickle_load = _nats_pickle_load
+    try:
+        yield
+    finally:
+        for m, f in saved:
+            m.pickle_load = f
+
+
 _CELL_FILE = re.compile(r"^(\d+)\.pickle\.pbz2$")
 
 
@@ -297,7 +358,8 @@ def open_nats_tss(path: Path) -> Any:
             "nats-tss needs the official reader: pip install 'nasbench-harness[official]'"
         ) from e
     try:
-        api = nats_bench.create(str(path), "tss", fast_mode=True, verbose=False)
+        with restricted_nats_pickles():
+            api = nats_bench.create(str(path), "tss", fast_mode=True, verbose=False)
     except _READER_ERRORS as e:
         raise DataError(
             f"nats-tss: the official reader cannot open {path} ({type(e).__name__}: {e}); "
@@ -334,6 +396,14 @@ def nats_cell_indices(path: Path) -> list[int]:
 def convert_nats_tss(
     source: Path, sha: str, *, version: int, status: str, verified_sources: Mapping[str, str],
     force: bool = False,
+) -> Path:  # fmt: skip
+    with restricted_nats_pickles():
+        return _convert_nats_tss(source, sha, version, status, verified_sources, force)
+
+
+def _convert_nats_tss(
+    source: Path, sha: str, version: int, status: str, verified_sources: Mapping[str, str],
+    force: bool,
 ) -> Path:  # fmt: skip
     api = open_nats_tss(source)
     indices = nats_cell_indices(source)
