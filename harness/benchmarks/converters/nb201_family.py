@@ -263,7 +263,8 @@ def _produce(
         try:
             pending.extend(_cell_runs(api, index))
         except DataError as e:
-            raise DataError(f"{source}: {e}") from e
+            where = "" if f"cell {index} " in str(e) else f"cell {index}: "
+            raise DataError(f"{source}: {where}{e}") from e
         except _READER_ERRORS as e:
             raise DataError(
                 f"{source}: the official reader failed on cell {index} ({type(e).__name__}: {e}); "
