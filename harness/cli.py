@@ -178,13 +178,29 @@ def _cmd_summary(args: argparse.Namespace) -> int:
     return _summary()
 
 
-def _cmd_run(args: argparse.Namespace) -> int:
-    from harness.runner.experiment import load_experiment
-
-    exp = load_experiment(args.experiment)
+def _check_run_flags(args: argparse.Namespace) -> None:
+    """Refuse out-of-range numbers before anything runs (0 workers is no request for all)."""
+    if args.workers is not None and args.workers < 1:
+        raise NashError(f"--workers must be >= 1 (leave it out for all cores), got {args.workers}")
+    if args.max_retries < 0:
+        raise NashError(f"--max-retries must be >= 0, got {args.max_retries}")
     if args.seeds is not None:
         if args.seeds < 1:
             raise NashError(f"--seeds must be >= 1, got {args.seeds}")
+        from harness.runner.experiment import check_seed_count
+
+        try:
+            check_seed_count(args.seeds)
+        except NashError as e:
+            raise NashError(f"--seeds: {e}") from None
+
+
+def _cmd_run(args: argparse.Namespace) -> int:
+    from harness.runner.experiment import load_experiment
+
+    _check_run_flags(args)
+    exp = load_experiment(args.experiment)
+    if args.seeds is not None:
         from dataclasses import replace
 
         exp = replace(exp, seeds=tuple(range(args.seeds)))
@@ -297,6 +313,7 @@ def _cmd_reproduce(args: argparse.Namespace) -> int:
     from harness.runner.experiment import run_experiments
     from harness.suites import resolve_suite, run_priority
 
+    _check_run_flags(args)
     out = Path(args.out or f"reports/{args.suite}")
     exps, gates = resolve_suite(
         args.suite,

@@ -80,9 +80,13 @@ class LocalEngine(Engine):
     name = "local"
 
     def __init__(self, workers: int | None = None, *, max_retries: int = 2) -> None:
-        self.workers = workers or os.cpu_count() or 1
-        if self.workers < 1:
-            raise ConfigError(f"workers must be >= 1, got {workers}")
+        if workers is None:
+            workers = os.cpu_count() or 1
+        if isinstance(workers, bool) or not isinstance(workers, int) or workers < 1:
+            raise ConfigError(f"workers must be an integer >= 1, got {workers!r}")
+        if isinstance(max_retries, bool) or not isinstance(max_retries, int) or max_retries < 0:
+            raise ConfigError(f"max_retries must be an integer >= 0, got {max_retries!r}")
+        self.workers = workers
         self.max_retries = max_retries
 
     def describe(self) -> dict[str, Any]:

@@ -21,7 +21,6 @@ import json
 import math
 import os
 import platform
-import shutil
 import subprocess
 import tempfile
 import time
@@ -35,6 +34,8 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from harness.errors import ConfigError, NashError
+from harness.runner import validate as V
+from harness.runner.fsafe import clean_leftovers, inside, locked, write_dir_atomic
 from harness.runner.loop import Budget, run_search
 
 if TYPE_CHECKING:
@@ -104,6 +105,7 @@ def _budget(where: str, raw: Any) -> Budget:
     if not isinstance(raw, dict):
         raise ConfigError(f"{where} must be a table, e.g. budget = {{ evaluations = 150 }}")
     _check_keys(where, raw, _BUDGET_KEYS)
+    V.check_budget(where, raw)
     return Budget(**raw)
 
 
@@ -198,16 +200,31 @@ class Experiment:
 
 def _seeds(raw: Any) -> tuple[int, ...]:
     if isinstance(raw, int) and not isinstance(raw, bool):
-        if raw < 1:
-            raise ConfigError(f"seeds must be >= 1, got {raw}")
+        check_seed_count(raw)
         return tuple(range(raw))
-    if isinstance(raw, list) and raw and all(isinstance(s, int) and s >= 0 for s in raw):
+    if (
+        isinstance(raw, list)
+        and raw
+        and all(isinstance(s, int) and not isinstance(s, bool) and s >= 0 for s in raw)
+    ):
         if len(set(raw)) != len(raw):
             raise ConfigError("seeds must not repeat")
+        check_seed_count(len(raw))
         return tuple(raw)
     raise ConfigError(
         f"seeds must be a count (e.g. 30) or a list of non-negative ints, got {raw!r}"
     )
+
+
+def check_seed_count(n: int) -> None:
+    """Refuse absurd seed counts before anything is built (a grid is held in memory)."""
+    if n < 1:
+        raise ConfigError(f"seeds must be >= 1, got {n}")
+    if n > V.MAX_SEEDS:
+        raise ConfigError(
+            f"seeds = {n:,} is more than the {V.MAX_SEEDS:,} seeds one experiment may run; "
+            "split the seeds over several experiments (seeds = [..]) or lower the count"
+        )
 
 
 def _max_seeds(where: str, raw: Any) -> int | None:
@@ -231,47 +248,52 @@ def _non_negative(where: str, raw: Any) -> float:
 
 
 def parse_experiment(raw: Mapping[str, Any], *, source: str = "") -> Experiment:
-    """Validate an experiment table; every mistake is a ConfigError naming the key."""
-    _check_keys("the experiment", raw, _TOP_KEYS)
+    """Validate an experiment table; every mistake is a ConfigError naming the key.
+
+    Every value is checked against its declared type (a TOML bool for booleans, an integer for
+    counts); labels are single safe path components, unique ignoring case. Nothing is written
+    before this returns, so a bad file leaves no trace.
+    """
+    from harness.strategies import STRATEGIES
+
+    top = "the experiment"
+    _check_keys(top, raw, _TOP_KEYS)
     if "name" not in raw or not isinstance(raw["name"], str) or not raw["name"].strip():
         raise ConfigError('the experiment needs a name = "..."')
-    name = raw["name"]
-    if any(c in name for c in "/\\") or name.startswith("."):
-        raise ConfigError(f"experiment name {name!r} must be a plain directory name")
+    name = V.check_label("experiment name", raw["name"])
     seeds = _seeds(raw.get("seeds", 10))
     default_budget = _budget("[budget]", raw["budget"]) if "budget" in raw else None
-    count_repeats = bool(raw.get("count_repeats", False))
-    query_seeds = int(raw.get("query_seeds", 1))
-    top_workers = raw.get("workers", 1)
-    top_gpus = raw.get("gpus_per_eval", 0.0)
-    benches = raw.get("benchmark")
-    strats = raw.get("strategy")
-    if not isinstance(benches, list) or not benches:
-        raise ConfigError("the experiment needs at least one [[benchmark]] table")
-    if not isinstance(strats, list) or not strats:
-        raise ConfigError("the experiment needs at least one [[strategy]] table")
+    count_repeats = V.get_bool(top, raw, "count_repeats", False)
+    query_seeds = V.get_int(top, raw, "query_seeds", 1, minimum=1)
+    root_seed = V.get_int(top, raw, "root_seed", 0, minimum=0)
+    description = V.get_str(top, raw, "description", "")
+    top_workers = _positive_int("workers", raw.get("workers", 1))
+    top_gpus = _non_negative("gpus_per_eval", raw.get("gpus_per_eval", 0.0))
+    benches = V.get_tables("benchmark", raw)
+    strats = V.get_tables("strategy", raw)
     bspecs = []
     for i, b in enumerate(benches):
         where = f"[[benchmark]] #{i + 1}"
         _check_keys(where, b, _BENCH_KEYS)
         if "name" not in b:
             raise ConfigError(f'{where} needs name = "nb201" or "nb101-30k"')
-        dataset = b.get("dataset", "cifar10")
-        label = b.get("label", f"{b['name']}-{dataset}")
+        bname = V.get_str(where, b, "name")
+        dataset = V.get_str(where, b, "dataset", "cifar10")
+        label = V.check_label(f"{where} label", b.get("label", f"{bname}-{dataset}"))
         bspecs.append(
             BenchmarkSpec(
-                name=b["name"],
+                name=bname,
                 label=label,
                 dataset=dataset,
-                signal=b.get("signal", "val_acc"),
-                fidelity=b.get("fidelity"),
-                space=b.get("space"),
-                space_params=dict(b.get("space_params", {})),
-                noise_sigma=float(b.get("noise_sigma", 0.0)),
-                noise_seed=int(b.get("noise_seed", 0)),
-                evaluator=str(b.get("evaluator", "tabular")),
-                evaluator_params=dict(b.get("evaluator_params", {})),
-                proxy_dataset=b.get("proxy_dataset"),
+                signal=V.get_str(where, b, "signal", "val_acc"),
+                fidelity=V.get_int(where, b, "fidelity", None, minimum=1),
+                space=V.get_str(where, b, "space", None),
+                space_params=V.get_table(where, b, "space_params", {}),
+                noise_sigma=V.get_number(where, b, "noise_sigma", 0.0),
+                noise_seed=V.get_int(where, b, "noise_seed", 0, minimum=0),
+                evaluator=V.get_str(where, b, "evaluator", "tabular"),
+                evaluator_params=V.get_table(where, b, "evaluator_params", {}),
+                proxy_dataset=V.get_str(where, b, "proxy_dataset", None),
             )
         )
     sspecs = []
@@ -280,22 +302,25 @@ def parse_experiment(raw: Mapping[str, Any], *, source: str = "") -> Experiment:
         _check_keys(where, s, _STRAT_KEYS)
         if "name" not in s:
             raise ConfigError(f'{where} needs name = "<registered strategy>"')
+        sname = V.get_str(where, s, "name")
         budget = _budget(f"{where} budget", s["budget"]) if "budget" in s else default_budget
         if budget is None:
             raise ConfigError(f"{where} has no budget and the experiment sets no [budget]")
+        params = V.get_table(where, s, "params", {})
+        V.check_params(where, STRATEGIES.get(sname).factory, params)
         sspecs.append(
             StrategySpec(
-                name=s["name"],
-                label=s.get("label", s["name"]),
-                params=dict(s.get("params", {})),
+                name=sname,
+                label=V.check_label(f"{where} label", s.get("label", sname)),
+                params=params,
                 budget=budget,
-                count_repeats=bool(s.get("count_repeats", count_repeats)),
-                query_seeds=int(s.get("query_seeds", query_seeds)),
-                space=s.get("space"),
-                space_params=s.get("space_params"),
-                signal=s.get("signal"),
-                evaluator=s.get("evaluator"),
-                evaluator_params=s.get("evaluator_params"),
+                count_repeats=V.get_bool(where, s, "count_repeats", count_repeats),
+                query_seeds=V.get_int(where, s, "query_seeds", query_seeds, minimum=1),
+                space=V.get_str(where, s, "space", None),
+                space_params=V.get_table(where, s, "space_params", None),
+                signal=V.get_str(where, s, "signal", None),
+                evaluator=V.get_str(where, s, "evaluator", None),
+                evaluator_params=V.get_table(where, s, "evaluator_params", None),
                 max_seeds=_max_seeds(where, s.get("max_seeds")),
                 workers=_positive_int(f"{where} workers", s.get("workers", top_workers)),
                 gpus_per_eval=_non_negative(
@@ -303,17 +328,19 @@ def parse_experiment(raw: Mapping[str, Any], *, source: str = "") -> Experiment:
                 ),
             )
         )
-    for kind, labels in (
-        ("benchmark", [b.label for b in bspecs]),
-        ("strategy", [s.label for s in sspecs]),
-    ):
-        if len(set(labels)) != len(labels):
-            raise ConfigError(f"{kind} labels must be unique, got {labels}")
+    V.check_unique("benchmark", [b.label for b in bspecs])
+    V.check_unique("strategy", [s.label for s in sspecs])
+    n_runs = len(bspecs) * sum(len(seeds[: s.max_seeds]) for s in sspecs)
+    if n_runs > V.MAX_RUNS:
+        raise ConfigError(
+            f"the experiment describes {n_runs:,} runs, more than the {V.MAX_RUNS:,} one "
+            "experiment may hold; split it into several experiments"
+        )
     exp = Experiment(
         name=name,
-        description=str(raw.get("description", "")),
+        description=description,
         seeds=seeds,
-        root_seed=int(raw.get("root_seed", 0)),
+        root_seed=root_seed,
         benchmarks=tuple(bspecs),
         strategies=tuple(sspecs),
         source=source,
@@ -321,8 +348,34 @@ def parse_experiment(raw: Mapping[str, Any], *, source: str = "") -> Experiment:
     # build every component once now: a typo fails before any run starts
     for b in exp.benchmarks:
         for s in exp.strategies:
-            build_run(RunSpec(exp.name, b, s, exp.seeds[0], exp.root_seed))
+            strategy, evaluator, budget, _final = build_run(
+                RunSpec(exp.name, b, s, exp.seeds[0], exp.root_seed)
+            )
+            _check_budget_charges(b, s, strategy, evaluator)
     return exp
+
+
+def _check_budget_charges(
+    b: BenchmarkSpec, s: StrategySpec, strategy: Any, evaluator: Any
+) -> None:
+    """Refuse a budget no evaluation can spend: a proxy signal is never a charged evaluation.
+
+    Without this, a proxy search under ``evaluations = 30`` only stops at the safety cap of
+    queries (100,000 and more). Strategies with a natural end (generations, rounds, samples)
+    stop by themselves and keep their budgets.
+    """
+    from harness.strategies._base import Strategy
+
+    bud = s.budget
+    spendable = bud.queries or bud.distinct or bud.wall_s
+    natural_end = type(strategy).finished is not Strategy.finished
+    if evaluator.is_proxy and not spendable and not natural_end:
+        raise ConfigError(
+            f"strategy {s.label!r} on {b.label}: the search signal "
+            f"{s.signal or b.signal!r} is a zero-cost proxy, which charges no evaluations, "
+            "so a budget of evaluations or training seconds is never spent; give a budget "
+            "in queries, e.g. budget = { queries = 100 }"
+        )
 
 
 def load_experiment(path: str | Path) -> Experiment:
@@ -330,7 +383,15 @@ def load_experiment(path: str | Path) -> Experiment:
     if not p.is_file():
         raise ConfigError(f"experiment file {p} not found")
     try:
-        raw = tomllib.loads(p.read_text())
+        text = p.read_bytes().decode("utf-8")
+    except UnicodeDecodeError as e:
+        raise ConfigError(
+            f"{p} is not UTF-8 text (byte {e.start}); save the TOML file as UTF-8"
+        ) from None
+    except OSError as e:
+        raise ConfigError(f"cannot read {p}: {e.strerror or e}") from None
+    try:
+        raw = tomllib.loads(text)
     except tomllib.TOMLDecodeError as e:
         raise ConfigError(f"{p} is not valid TOML: {e}") from None
     try:
@@ -613,33 +674,29 @@ def compute_run(spec: RunSpec) -> RunOutput:
     return RunOutput(buf.getvalue(), manifest)
 
 
-def _write_dir(final: Path, files: Mapping[str, bytes]) -> None:
-    """Write ``files`` into a fresh temporary directory and rename it to ``final`` (atomic)."""
-    final.parent.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(prefix=f".{final.name}.tmp-", dir=final.parent))
-    try:
-        for name, data in files.items():
-            (tmp / name).write_bytes(data)
-        if final.exists():  # an incomplete leftover or an earlier failure: replace it
-            shutil.rmtree(final)
-        os.replace(tmp, final)
-    finally:
-        if tmp.exists():
-            shutil.rmtree(tmp, ignore_errors=True)
-
-
 def write_run(spec: RunSpec, out_dir: str | Path, output: RunOutput, **extra: Any) -> Path:
-    """Write a computed run under ``out_dir`` atomically (by the driver, whatever the engine)."""
-    final = Path(out_dir) / spec.rel_dir
-    manifest = {**output.manifest, **extra}
+    """Write a computed run under ``out_dir`` atomically (by the driver, whatever the engine).
+
+    The manifest records the size and sha256 of ``trials.parquet``, so a later resume can tell
+    a finished run from a damaged one.
+    """
+    root = Path(out_dir)
+    final = root / spec.rel_dir
+    manifest = {
+        **output.manifest,
+        **extra,
+        "trials_bytes": len(output.trials_parquet),
+        "trials_sha256": hashlib.sha256(output.trials_parquet).hexdigest(),
+    }
     text = json.dumps(manifest, indent=1, default=str).encode()
-    _write_dir(final, {"trials.parquet": output.trials_parquet, "run.json": text})
+    write_dir_atomic(root, final, {"trials.parquet": output.trials_parquet, "run.json": text})
     return final
 
 
 def write_failure(spec: RunSpec, out_dir: str | Path, error: str, attempts: int) -> Path:
     """Record a run that failed: ``failed.json`` and no ``run.json`` (a later call retries it)."""
-    final = Path(out_dir) / spec.rel_dir
+    root = Path(out_dir)
+    final = root / spec.rel_dir
     info = {
         "config_hash": spec.config_hash(),
         "config": spec.resolved(),
@@ -649,7 +706,8 @@ def write_failure(spec: RunSpec, out_dir: str | Path, error: str, attempts: int)
         "git_commit": _git_commit(),
         "machine": _machine(),
     }
-    _write_dir(final, {"failed.json": json.dumps(info, indent=1, default=str).encode()})
+    blob = json.dumps(info, indent=1, default=str).encode()
+    write_dir_atomic(root, final, {"failed.json": blob})
     return final
 
 
@@ -660,30 +718,57 @@ def execute_run(spec: RunSpec, out_dir: str) -> dict[str, Any]:
     return out.manifest
 
 
+def verify_run_files(run_dir: Path, manifest: Mapping[str, Any]) -> str | None:
+    """Why a run directory with a ``run.json`` is not a finished run, or None when it is.
+
+    Checks the trials file against the size and sha256 its manifest recorded (runs written
+    before those were recorded: a readable Parquet footer with one row per query).
+    """
+    tp = run_dir / "trials.parquet"
+    if not tp.is_file():
+        return "trials.parquet is missing"
+    size = tp.stat().st_size
+    want_bytes, want_sha = manifest.get("trials_bytes"), manifest.get("trials_sha256")
+    if want_bytes is not None and size != want_bytes:
+        return f"trials.parquet has {size} bytes, its manifest recorded {want_bytes}"
+    if want_sha is not None:
+        if hashlib.sha256(tp.read_bytes()).hexdigest() != want_sha:
+            return "trials.parquet does not match the sha256 its manifest recorded"
+        return None
+    try:
+        import pyarrow.parquet as pq
+
+        rows = pq.read_metadata(tp).num_rows
+    except Exception as e:  # pyarrow raises several kinds on a damaged footer
+        return f"trials.parquet is unreadable ({type(e).__name__})"
+    if manifest.get("n_queries") is not None and rows != manifest["n_queries"]:
+        return f"trials.parquet has {rows} rows, its manifest recorded {manifest['n_queries']}"
+    return None
+
+
 def _run_state(spec: RunSpec, out_dir: Path) -> str:
+    """``todo``, ``done``, or ``damaged`` (a run.json whose files do not check: redone)."""
     d = out_dir / spec.rel_dir
     mf = d / "run.json"
-    if not mf.exists():
+    if not mf.is_file():
         return "todo"
     try:
-        got = json.loads(mf.read_text()).get("config_hash")
+        m = json.loads(mf.read_text())
+        got = m.get("config_hash") if isinstance(m, dict) else None
     except (OSError, ValueError):
-        return "todo"
+        return "damaged"
+    if got is None:
+        return "damaged"
     if got != spec.config_hash():
         raise ConfigError(
             f"{d} holds a run of a different configuration (config hash {got}, now "
             f"{spec.config_hash()}); use another experiment name or --out, or remove it"
         )
-    return "done"
+    return "damaged" if verify_run_files(d, m) else "done"
 
 
 def _clean_leftovers(root: Path) -> int:
-    n = 0
-    if root.exists():
-        for p in root.rglob(".seed=*.tmp-*"):
-            shutil.rmtree(p, ignore_errors=True)
-            n += 1
-    return n
+    return clean_leftovers(root)
 
 
 def check_writable(path: Path) -> None:
@@ -696,30 +781,44 @@ def check_writable(path: Path) -> None:
 
 
 def _prepare(exp: Experiment, out_dir: str | Path) -> tuple[Path, list[RunSpec], int]:
-    """Check the output, clean killed runs' leftovers, write experiment.json; list todo runs."""
+    """Check the output, clean killed runs' leftovers, write experiment.json; list todo runs.
+
+    Called with the experiment directory's lock held (see :func:`run_experiments`).
+    """
+    import sys
+
     root = Path(out_dir) / exp.name
-    check_writable(root)
     _clean_leftovers(root)
     runs = exp.runs()
-    todo = [r for r in runs if _run_state(r, root) == "todo"]
-    (root / "experiment.json").write_text(
-        json.dumps(
-            {
-                "name": exp.name,
-                "description": exp.description,
-                "source": exp.source,
-                "seeds": list(exp.seeds),
-                "root_seed": exp.root_seed,
-                "benchmarks": [asdict(b) for b in exp.benchmarks],
-                "strategies": [asdict(s) for s in exp.strategies],
-                "n_runs": len(runs),
-                "versions": _versions(),
-                "git_commit": _git_commit(),
-            },
-            indent=1,
-            default=str,
+    states = [_run_state(r, root) for r in runs]
+    todo = [r for r, st in zip(runs, states, strict=True) if st != "done"]
+    damaged = states.count("damaged")
+    if damaged:
+        print(
+            f"{root}: {damaged} run(s) with a run.json but damaged files are computed again",
+            file=sys.stderr,
         )
+    text = json.dumps(
+        {
+            "name": exp.name,
+            "description": exp.description,
+            "source": exp.source,
+            "seeds": list(exp.seeds),
+            "root_seed": exp.root_seed,
+            "benchmarks": [asdict(b) for b in exp.benchmarks],
+            "strategies": [asdict(s) for s in exp.strategies],
+            "n_runs": len(runs),
+            "versions": _versions(),
+            "git_commit": _git_commit(),
+        },
+        indent=1,
+        default=str,
     )
+    ej = root / "experiment.json"
+    inside(root, ej)
+    tmp = root / f".experiment.json.tmp-{os.getpid()}"
+    tmp.write_text(text)
+    os.replace(tmp, ej)
     return root, todo, len(runs)
 
 
@@ -746,8 +845,26 @@ def run_experiments(
     ``priority`` (larger first) orders submission, e.g. expected run time, so that long runs
     start early and the pool stays busy to the end. Order never changes results: each run's
     random streams depend only on its own (root_seed, seed). The driver writes every result;
-    a run that fails is recorded in its ``failed.json`` and the others go on.
+    a run that fails is recorded in its ``failed.json`` and the others go on. Each experiment
+    directory is locked for the whole call: a second ``nash run`` into it stops with a message
+    naming this one.
     """
+    roots = [Path(out_dir) / exp.name for exp in exps]
+    for r in roots:
+        check_writable(r)
+    with locked(roots):
+        return _run_locked(exps, out_dir, workers, progress, on_done, priority, engine)
+
+
+def _run_locked(
+    exps: Sequence[Experiment],
+    out_dir: str | Path,
+    workers: int | None,
+    progress: bool,
+    on_done: Callable[[RunSpec, dict[str, Any]], None] | None,
+    priority: Callable[[RunSpec], float] | None,
+    engine: Engine | None,
+) -> GridResult:
     from harness.runner.engines import LocalEngine
 
     roots: list[Path] = []
