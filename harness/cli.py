@@ -178,12 +178,21 @@ def _cmd_summary(args: argparse.Namespace) -> int:
     return _summary()
 
 
+def _check_out_dir(out: str | None, flag: str = "--out") -> None:
+    """An output directory that is a file is refused before anything is printed or written."""
+    from pathlib import Path
+
+    if out is not None and Path(out).exists() and not Path(out).is_dir():
+        raise NashError(f"{flag} {out} is a file, not a directory; give a directory path")
+
+
 def _check_run_flags(args: argparse.Namespace) -> None:
     """Refuse out-of-range numbers before anything runs (0 workers is no request for all)."""
     if args.workers is not None and args.workers < 1:
         raise NashError(f"--workers must be >= 1 (leave it out for all cores), got {args.workers}")
     if args.max_retries < 0:
         raise NashError(f"--max-retries must be >= 0, got {args.max_retries}")
+    _check_out_dir(args.out)
     if args.seeds is not None:
         if args.seeds < 1:
             raise NashError(f"--seeds must be >= 1, got {args.seeds}")

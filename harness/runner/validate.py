@@ -38,8 +38,9 @@ def check_label(where: str, raw: Any) -> str:
         raise ConfigError(f"{where} must be a string, got {_got(raw)}")
     if not LABEL_RE.fullmatch(raw):
         raise ConfigError(
-            f"{where} {raw!r} is not a plain name: use 1 to 100 characters from A-Z a-z 0-9 . _ - "
-            "(no separators, spaces or control characters), not starting with '.'"
+            f"{where} {raw!r} is not a plain directory name: use 1 to 100 characters from "
+            "A-Z a-z 0-9 . _ - (no separators, spaces or control characters), not starting "
+            "with '.'"
         )
     return raw
 
@@ -60,7 +61,7 @@ def check_unique(kind: str, labels: list[str]) -> None:
 def get_str(where: str, table: Mapping[str, Any], key: str, default: Any = _MISSING) -> Any:
     v = table.get(key, default)
     if v is _MISSING:
-        raise ConfigError(f"{where} needs {key} = \"...\"")
+        raise ConfigError(f'{where} needs {key} = "..."')
     if v is None and default is None:
         return None
     if not isinstance(v, str):

@@ -101,11 +101,13 @@ def test_a_proxy_signal_under_an_evaluations_budget_is_refused(tiny):
     [
         (lambda t: t.replace('name = "tiny"', 'name = "tiny"\nquery_seeds = 0'), "query_seeds"),
         (lambda t: t.replace("evaluations = 5", "evaluations = 2.5"), "evaluations"),
-        (lambda t: t.replace('label = "rs"', 'label = "rs"\nparams = { dedup = "false" }'),
-         "params.dedup"),
+        (
+            lambda t: t.replace('label = "rs"', 'label = "rs"\nparams = { dedup = "false" }'),
+            "params.dedup",
+        ),
     ],
     ids=["query_seeds 0", "evaluations 2.5", "string bool"],
-)  # fmt: skip
+)
 def test_cli_refuses_before_writing_anything(
     nash, one_line_error, tiny_toml, tmp_path, edit, match
 ):
@@ -124,9 +126,12 @@ def test_cli_non_utf8_toml(nash, one_line_error, tmp_path):
 
 @pytest.mark.parametrize(
     ("flag", "value", "match"),
-    [("--workers", "0", "--workers"), ("--max-retries", "-1", "--max-retries"),
-     ("--seeds", "1000000000", "seeds")],
-)  # fmt: skip
+    [
+        ("--workers", "0", "--workers"),
+        ("--max-retries", "-1", "--max-retries"),
+        ("--seeds", "1000000000", "seeds"),
+    ],
+)
 def test_cli_flags_out_of_range(nash, one_line_error, tiny_toml, tmp_path, flag, value, match):
     out = tmp_path / "out"
     r = nash("run", tiny_toml, "--out", out, flag, value, "--no-progress")
