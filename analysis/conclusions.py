@@ -14,8 +14,11 @@ Architecture Search") concluded:
 
 Each function below turns one conclusion into a test with a stated statistic and returns
 :class:`Verdict` rows (one per setting: encoding x noise model x benchmark), so the report can say
-for each setting whether this run supports the conclusion. Thresholds: two-sided tests at
-alpha = 0.05; "supported" always names the statistic and its value.
+for each setting whether this run supports the conclusion. The words come from
+:mod:`analysis.verdicts`: *yes* / *no* from two-sided tests at alpha = 0.05, *inconclusive
+(underpowered: ...)* when the run counts cannot give a p below alpha whatever the data, and
+*partly* only for a conjunction of clauses (:func:`analysis.verdicts.combine`) or where a
+function's docstring writes down what it means. "statistic" always names the test and its value.
 """
 
 from __future__ import annotations
@@ -30,9 +33,10 @@ import pandas as pd
 from scipy import stats as ss
 
 from analysis import stats as S
+from analysis import verdicts as V
 from analysis.load import RunSet
 
-ALPHA = 0.05
+ALPHA = V.ALPHA
 GA, FA, FA_GCN = "ga_val", "nasea_xgb_val", "nasea_gcn_val"
 GA_NW, FA_NW = "ga_naswot", "nasea_xgb_naswot"
 
@@ -41,8 +45,13 @@ GA_NW, FA_NW = "ga_naswot", "nasea_xgb_naswot"
 class Verdict:
     conclusion: str
     setting: str
-    supported: str  # "yes" / "no" / "partly" / "n/a"
+    supported: str  # "yes" / "no" / "partly" / "inconclusive (...)" / "n/a"
     statistic: str
+
+    @property
+    def kind(self) -> str:
+        """The verdict's first word (``inconclusive (underpowered: ...)`` -> ``inconclusive``)."""
+        return V.kind(self.supported)
 
     def row(self) -> dict[str, str]:
         return {
@@ -95,8 +104,7 @@ def space_mean_nb101() -> float:
     return float(np.nanmean(np.asarray(nb101.load().column("val_acc@108"), float)))
 
 
-def _p(p: float) -> str:
-    return "p < 0.001" if p < 0.001 else f"p = {p:.3f}"
+_p = V.fmt_p
 
 
 def distinct_within(rs: RunSet, n_queries: int) -> pd.DataFrame:
@@ -121,14 +129,19 @@ def conclusion_a(rs: RunSet) -> list[Verdict]:
         x = _setting_runs(d, setting, FA)["distinct"].to_numpy(float)
         y = _setting_runs(d, setting, GA)["distinct"].to_numpy(float)
         c = S.compare_pair(x, y)
-        yes = c["p_mwu"] < ALPHA and np.median(x) < np.median(y)
+        word = V.decide(
+            c["p_mwu"],
+            bool(np.median(x) < np.median(y)),
+            V.min_p_mwu(int(c["n_a"]), int(c["n_b"])),
+        )
         out.append(
             Verdict(
                 "a",
                 setting,
-                "yes" if yes else "no",
+                word,
                 f"distinct cells in the first {n} queries: NAS-EA-FA median {np.median(x):.0f} "
-                f"vs GA {np.median(y):.0f} (MWU {_p(c['p_mwu'])}, A12 = {c['A12']:.2f})",
+                f"vs GA {np.median(y):.0f} (MWU {_p(c['p_mwu'])}, A12 = {c['A12']:.2f}; "
+                f"{int(c['n_a'])} vs {int(c['n_b'])} runs)",
             )
         )
     return out
@@ -139,11 +152,12 @@ def conclusion_b(
 ) -> list[Verdict]:
     """(b): NASWOT-driven GA visits good cells, but its answer lags the best cell it visited.
 
-    Guides: the mean reported accuracy (test on NB201; validation on NB101, compared with
-    ``space_val_mean``, the 30k records' mean) of the distinct cells the NASWOT GA evaluated
-    exceeds the space's mean. Cannot tell apart: the gap between the best visited cell's
-    accuracy and the answer's is larger than the validation-driven GA's (Wilcoxon paired by
-    seed).
+    Two clauses, combined by :func:`analysis.verdicts.combine` (*partly*: exactly one holds).
+    Guides: per run, the mean reported accuracy (test on NB201; validation on NB101, compared
+    with ``space_val_mean``, the 30k records' mean) of the distinct cells the NASWOT GA
+    evaluated exceeds the space's mean (Wilcoxon signed-rank over runs). Cannot tell apart: the
+    gap between the best visited cell's accuracy and the answer's is larger than the
+    validation-driven GA's (Wilcoxon paired by seed; MWU without pairs).
     """
     out = []
     t = rs.trials
@@ -156,26 +170,33 @@ def conclusion_b(
         space_mean = space_test_mean if tcol == "test" else space_val_mean
         visited = t[t["run_id"].isin(nw["run_id"]) & (t["repeat"] == False)]  # noqa: E712
         visited = visited[visited["phase"] != "final"] if "phase" in visited else visited
+        per_run = visited.groupby("run_id")[tcol].mean().to_numpy(float) - space_mean
+        per_run = per_run[np.isfinite(per_run)]
         mean_visited = float(visited[tcol].mean())
+        _, p_g = S._wilcoxon(per_run)
+        guides = V.decide(p_g, bool(np.median(per_run) > 0), V.min_p_wilcoxon(per_run.size))
         gap_nw = (nw["best_test_seen"] - nw[acol]).to_numpy(float)
         gap_va = (va["best_test_seen"] - va[acol]).to_numpy(float)
         c = S.compare_pair(
             gap_nw, gap_va, x_seeds=nw["seed"].to_numpy(), y_seeds=va["seed"].to_numpy()
         )
-        p = c["p_wilcoxon"] if math.isfinite(c["p_wilcoxon"]) else c["p_mwu"]
-        guides = mean_visited > space_mean
-        apart = p < ALPHA and np.median(gap_nw) > np.median(gap_va)
-        verdict = "yes" if guides and apart else ("partly" if guides or apart else "no")
+        if math.isfinite(c["p_wilcoxon"]):
+            p, floor = c["p_wilcoxon"], V.min_p_wilcoxon(int(c["n_pairs"]))
+        else:
+            p, floor = c["p_mwu"], V.min_p_mwu(int(c["n_a"]), int(c["n_b"]))
+        apart = V.decide(p, bool(np.median(gap_nw) > np.median(gap_va)), floor)
+        verdict = V.combine([guides, apart])
         what = "test" if tcol == "test" else "VALIDATION"
+        clauses = f"guides: {V.kind(guides)}; cannot tell apart: {V.kind(apart)}"
         out.append(
             Verdict(
                 "b",
                 setting,
                 verdict,
                 f"visited cells' mean {what} {mean_visited:.2f} vs space mean "
-                f"{space_mean:.2f}; best-visited minus answer {what}: NASWOT GA median "
-                f"{np.median(gap_nw):.2f} vs validation GA {np.median(gap_va):.2f} (Wilcoxon "
-                f"{_p(p)})",
+                f"{space_mean:.2f} (Wilcoxon over {per_run.size} runs {_p(p_g)}); best-visited "
+                f"minus answer {what}: NASWOT GA median {np.median(gap_nw):.2f} vs validation "
+                f"GA {np.median(gap_va):.2f} (Wilcoxon {_p(p)}); {clauses}",
             )
         )
     return out
@@ -185,10 +206,11 @@ def conclusion_c(batch_table: Path | None) -> list[Verdict]:
     """(c): Spearman(NASWOT score, validation accuracy) by batch size on a fixed cell subset.
 
     For each step up in batch size, a paired bootstrap over cells (the same resampled cells for
-    both sizes) gives a 95% CI of the change in correlation. "Does not always help" is
-    supported (``yes``) when some step lowers the correlation beyond noise, ``partly`` when the
-    correlation never drops significantly but some step brings no significant gain, and ``no``
-    when every step up helps significantly.
+    both sizes) gives CIs of the change in correlation. "Does not always help" is supported
+    (``yes``) when some step lowers the correlation beyond noise (95 % CI below 0) or is shown
+    negligible (90 % CI inside ±:data:`analysis.verdicts.RHO_MARGIN`, the bootstrap form of
+    TOST); ``no`` when every step raises it beyond noise; otherwise ``inconclusive`` (the CIs
+    are too wide to tell).
     """
     if batch_table is None or not batch_table.exists():
         return [Verdict("c", "nb201 cifar10", "n/a", "no per-batch-size score table found")]
@@ -205,19 +227,30 @@ def conclusion_c(batch_table: Path | None) -> list[Verdict]:
         return float(ss.spearmanr(scores[b][j], v[j]).statistic)
 
     parts = [f"batch {b}: rho = {rho(b, idx):.3f}" for b in sizes]
-    gains, drops = [], []
+    gains, drops, flat = [], [], []
+    m = V.RHO_MARGIN
     for a, b in itertools.pairwise(sizes):
         d = np.array([rho(b, j) - rho(a, j) for j in boots])
         lo, hi = np.quantile(d, [0.025, 0.975])
+        lo90, hi90 = np.quantile(d, [0.05, 0.95])
         gains.append(lo > 0)
         drops.append(hi < 0)
+        flat.append(-m < lo90 and hi90 < m)
         parts.append(f"{a}->{b}: change {rho(b, idx) - rho(a, idx):+.3f} [{lo:+.3f}, {hi:+.3f}]")
-    verdict = "yes" if any(drops) else ("no" if all(gains) else "partly")
+    verdict = V.does_not_always_help(drops, gains, flat)
+    steps = zip(itertools.pairwise(sizes), flat, strict=True)
+    which = [f"{a}->{b}" for (a, b), f in steps if f]
+    if which:
+        parts.append(f"negligible (90 % CI inside ±{m:g}): {', '.join(which)}")
     return [Verdict("c", f"nb201 cifar10, {idx.size} cells", verdict, "; ".join(parts))]
 
 
 def conclusion_d(ans: pd.DataFrame) -> list[Verdict]:
-    """(d): GA vs NAS-EA-FA answers' validation accuracy, per fitness: KS and MWU, Holm."""
+    """(d): GA vs NAS-EA-FA answers' validation accuracy, per fitness: KS, Holm over fitnesses.
+
+    One clause per fitness with runs of both strategies; *partly*: the distributions differ
+    under one fitness but not the other.
+    """
     out = []
     for setting in sorted(ans["setting"].unique()):
         tests = []
@@ -231,14 +264,16 @@ def conclusion_d(ans: pd.DataFrame) -> list[Verdict]:
         if not tests:
             continue
         p_adj = S.holm([c["p_ks"] for _, c, _, _ in tests])
-        parts, diff = [], []
+        parts, words = [], []
         for (fit, c, mx, my), p in zip(tests, p_adj, strict=True):
-            diff.append(p < ALPHA)
+            floor = V.min_p_mwu(int(c["n_a"]), int(c["n_b"]))  # KS's exact floor is the same
+            words.append(V.decide(p, True, floor, tests=len(tests)))
             parts.append(
                 f"{fit} fitness: GA median {mx:.2f} vs NAS-EA-FA {my:.2f}, KS D = "
-                f"{c['KS_D']:.2f} (Holm {_p(p)})"
+                f"{c['KS_D']:.2f} (Holm {_p(p)}; {int(c['n_a'])} vs {int(c['n_b'])} runs)"
             )
-        verdict = "yes" if all(diff) else ("partly" if any(diff) else "no")
+        # partly: different distributions under one fitness only ("whatever the fitness" fails)
+        verdict = V.combine(words)
         out.append(Verdict("d", setting, verdict, "; ".join(parts)))
     return out
 
@@ -246,11 +281,16 @@ def conclusion_d(ans: pd.DataFrame) -> list[Verdict]:
 def conclusion_e(rs: RunSet, ans: pd.DataFrame) -> list[Verdict]:
     """(e): NAS-EA-FA V2 (validation) against the GA and the other accelerated variants.
 
-    Acceleration: queries (the study's accounting) and distinct cells the GA needs before its
-    incumbent's validation signal reaches the lower quartile of NAS-EA-FA's final signals, over
-    what NAS-EA-FA needs (medians over runs).
-    Best choice: its answers' test accuracy is not significantly below any other accelerated
-    variant's (MWU, Holm) and it needs fewer evaluations than the GA.
+    Faster, per accounting (queries, the study's; distinct cells trained): the GA needs more
+    evaluations than NAS-EA-FA before its incumbent's validation signal reaches the lower
+    quartile of NAS-EA-FA's final signals (median ratio > 1 and MWU over runs, a run that never
+    reaches it counting as slowest). Not worse: its answers' reported accuracy is not
+    significantly below any other variant's (MWU, Holm).
+
+    *yes*: faster in both accountings and not worse. *partly*: faster in exactly one
+    accounting (the verdict depends on how repeats are charged) and not worse. *no*: faster in
+    neither, or significantly worse than another variant. *inconclusive*: the run counts
+    cannot show "faster" or "worse" where it decides.
     """
     out = []
     for setting in rs.settings:
@@ -266,7 +306,7 @@ def conclusion_e(rs: RunSet, ans: pd.DataFrame) -> list[Verdict]:
             problems=[],
         )
         parts = []
-        faster = []
+        faster: list[str] = []
         for x in ("cum_queries", "cum_distinct"):
             e = S.evals_to_target(sub, target, metric="incumbent_signal", x=x)
             ge = e[e["strategy_label"] == GA]["evals"].to_numpy(float)
@@ -275,11 +315,13 @@ def conclusion_e(rs: RunSet, ans: pd.DataFrame) -> list[Verdict]:
             ga_med = float(np.median(ge)) if reached >= 0.5 else math.inf
             fa_med = float(np.median(fe))
             ratio = ga_med / fa_med if fa_med > 0 else math.nan
-            faster.append(ratio > 1)
+            p = float(ss.mannwhitneyu(ge, fe, alternative="two-sided").pvalue)
+            faster.append(V.decide(p, ratio > 1, V.min_p_mwu(ge.size, fe.size)))
             name = "queries" if x == "cum_queries" else "distinct cells"
             parts.append(
                 f"{name}: GA needs {ga_med:.0f} vs NAS-EA-FA {fa_med:.0f} to reach signal "
-                f"{target:.2f} ({ratio:.1f}x; GA reached it in {reached:.0%} of runs)"
+                f"{target:.2f} ({ratio:.1f}x, MWU {_p(p)}; GA reached it in {reached:.0%} of "
+                "runs)"
             )
         others = [GA, FA_GCN, GA_NW, FA_NW]
         worse = []
@@ -294,19 +336,21 @@ def conclusion_e(rs: RunSet, ans: pd.DataFrame) -> list[Verdict]:
             c = S.compare_pair(mine, y)
             pvals.append(c["p_mwu"])
             comps.append((o, c, float(np.median(y))))
+        floors = []
         if pvals:
-            for (o, _c, my), p in zip(comps, S.holm(pvals), strict=True):
+            for (o, c, my), p in zip(comps, S.holm(pvals), strict=True):
                 if p < ALPHA and np.median(mine) < my:
                     worse.append(o)
+                floors.append(len(pvals) * V.min_p_mwu(int(c["n_a"]), int(c["n_b"])))
                 parts.append(f"{what} vs {o}: {np.median(mine):.2f} vs {my:.2f} (Holm {_p(p)})")
-        if all(faster) and not worse:
-            verdict = "yes"
-        elif any(faster) or not worse:
-            verdict = "partly"
-        else:
-            verdict = "no"
+        # "not worse" can only be shown where a worse variant could have been detected
+        verdict = V.best_choice(faster, worse, max(floors, default=0.0))
         if worse:
             parts.append(f"significantly worse than: {', '.join(worse)}")
+        elif all(V.kind(f) == V.NO for f in faster):
+            parts.append("faster in neither accounting")
+        elif verdict == V.PARTLY:
+            parts.append("faster in one accounting only")
         out.append(Verdict("e", setting, verdict, "; ".join(parts)))
     return out
 
@@ -349,7 +393,7 @@ def surrogate_agreement(verdicts: pd.DataFrame, surrogate_settings: list[str]) -
     """Per conclusion: does the surrogate-completed NB101 setting agree with the others?
 
     Compares the nb101-surrogate verdict with the verdicts on the real NB101 30k pool and on
-    NB201 (``yes`` / ``partly`` / ``no`` counts). "agrees" means the same verdict as the NB101
+    NB201 (counts of each verdict's first word). "agrees" means the same verdict as the NB101
     pool (the same space, real records only), else as the majority of the NB201 settings.
     """
     rows = []
@@ -362,16 +406,19 @@ def surrogate_agreement(verdicts: pd.DataFrame, surrogate_settings: list[str]) -
             if len(v)
             else v
         )
-        s_v = "; ".join(sur["supported"]) if len(sur) else "n/a"
-        p_v = "; ".join(pool["supported"]) if len(pool) else "n/a"
-        counts = nb201["supported"].value_counts().to_dict() if len(nb201) else {}
-        n_v = ", ".join(f"{k} {counts[k]}" for k in ("yes", "partly", "no", "n/a") if k in counts)
+        s_v = "; ".join(sur["supported"].map(V.kind)) if len(sur) else "n/a"
+        p_v = "; ".join(pool["supported"].map(V.kind)) if len(pool) else "n/a"
+        counts = nb201["supported"].map(V.kind).value_counts().to_dict() if len(nb201) else {}
+        order = ("yes", "partly", "no", "inconclusive", "n/a")
+        n_v = ", ".join(f"{k} {counts[k]}" for k in order if k in counts)
         if not len(sur):
             agrees = _NO_SURROGATE.get(
                 c, "no nb101-surrogate verdict (too few runs of the strategies it compares)"
             )
+        elif V.INCONCLUSIVE in s_v or (len(pool) and V.INCONCLUSIVE in p_v):
+            agrees = "cannot tell: a verdict is inconclusive (too few runs)"
         elif len(pool):
-            same = set(sur["supported"]) == set(pool["supported"])
+            same = set(sur["supported"].map(V.kind)) == set(pool["supported"].map(V.kind))
             agrees = (
                 "yes (same verdict as the NB101 30k pool)"
                 if same

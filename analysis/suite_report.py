@@ -21,6 +21,7 @@ import pandas as pd
 from analysis import conclusions as C
 from analysis import load as L
 from analysis import plots as P
+from analysis import verdicts as V
 from analysis.report import build_report, to_markdown
 
 COLUMNS = [
@@ -43,7 +44,8 @@ COLUMNS = [
 CAVEATS = [
     "NB201 search signals are seed means; the one-seed noise model (signal + N(0, 0.34^2), "
     "3 training seeds per cell) is an approximation of the study's one-random-seed queries, "
-    "estimated from the shipped data (DESIGN.md section 3), not a real per-seed table.",
+    "estimated from the shipped data (docs/DESIGN.md, data semantics), not a real per-seed "
+    "table.",
     "NASWOT fitness reads the NAS-Bench-Suite-Zero `nwot` column (computed on CIFAR-10 images); "
     "it covers the 9,445 NB201 cells without a cut-off branch, the others have no score and "
     "count as failed evaluations (ranked last).",
@@ -148,6 +150,7 @@ def write_suite_report(
         figs.append(
             "![Test accuracy of the chosen cell, NB201 cifar10](figures/final_nb201_cifar10.png)"
         )
+    power = _power_lines(suite, verdicts, quick)
     now = datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC")
     timing = {**timing, "report_s": time.perf_counter() - t0}
     mode = "--quick (few seeds, costliest settings capped)" if quick else "full"
@@ -158,14 +161,20 @@ def write_suite_report(
         "from the run files under `runs/`; each experiment has its own full report (tables as "
         "Markdown/CSV/LaTeX, anytime curves, distributions, pairwise tests, ranks, speed-ups):",
         "",
+        *power,
         *sub_reports,
         "",
         "## The reference study's conclusions, tested",
         "",
         "One row per conclusion and setting (`experiment:benchmark`); `yes` means this run "
         "supports the conclusion by the stated statistic (two-sided tests, alpha = 0.05, Holm "
-        "where several tests form one verdict).",
+        "where several tests form one verdict), `no` that the test could have passed with "
+        "these run counts and did not, `inconclusive (underpowered: ...)` that no data could "
+        "have passed it with these run counts, and `partly` that one clause of a conclusion "
+        "with several holds and another does not (rules: `analysis/verdicts.py` and each "
+        "conclusion's docstring in `analysis/conclusions.py`).",
         "",
+        *power,
         to_markdown(verdicts) if len(verdicts) else "(no verdicts: not enough runs)",
         "",
         "### Does the surrogate-completed NB101 space agree?",
@@ -215,6 +224,29 @@ def write_suite_report(
     return path
 
 
+#: the command (and its cost on the 2-core reference machine) that gives each suite's full answer
+FULL_COMMAND = {
+    "acceleration": ("nash reproduce acceleration", "30 seeds, about 35 min on 2 cores"),
+    "baselines": ("nash reproduce baselines", "500 seeds, about 14 min on 2 cores"),
+}
+
+
+def _power_lines(suite: str, verdicts: pd.DataFrame, quick: bool) -> list[str]:
+    """What a run with too few seeds can and cannot say, and the command that says more."""
+    kinds = verdicts["supported"].map(V.kind) if len(verdicts) else pd.Series([], dtype=str)
+    n_inc = int((kinds == V.INCONCLUSIVE).sum())
+    if not quick and not n_inc:
+        return []
+    cmd, cost = FULL_COMMAND.get(suite, (f"nash reproduce {suite}", "the full suite"))
+    head = "This is a --quick run: few seeds per setting. " if quick else ""
+    return [
+        f"**{head}{n_inc} of {len(verdicts)} verdicts are inconclusive** because these run "
+        "counts cannot reach p < 0.05 whatever the data; a `no` from few runs is a weak `no`. "
+        f"`{cmd}` ({cost}) gives the full answer.",
+        "",
+    ]
+
+
 def _surrogate_settings(rs: L.RunSet) -> list[str]:
     if not len(rs.runs):
         return []
@@ -258,7 +290,8 @@ def _run_seconds(rs: L.RunSet, surrogate: list[str]) -> pd.DataFrame:
 
 
 def _added_lines(rs: L.RunSet, surrogate: list[str]) -> list[str]:
-    """Run seconds of the NB101 settings added by issue 8 (surrogate space, NASWOT fitness)."""
+    """Run seconds of the costlier NB101 settings (surrogate space, NASWOT fitness), which a
+    reader deciding whether to run them needs apart from the rest."""
     if not len(rs.runs):
         return []
     r = rs.runs

@@ -232,12 +232,51 @@ def combine(parts: Sequence[str]) -> str:
         return NA
     if NO not in kinds:
         inc = [p for p in parts if kind(p) == INCONCLUSIVE]
-        return max(inc, key=_floor) if inc else YES
+        return max(inc, key=floor_of) if inc else YES
     return PARTLY if YES in kinds else NO
 
 
-def _floor(word: str) -> float:
+def floor_of(word: str) -> float:
+    """The smallest achievable p named by an *inconclusive (underpowered: ...)* verdict."""
     try:
         return float(word.rsplit(" ", 1)[-1].rstrip(")"))
     except ValueError:
         return math.nan
+
+
+def best_choice(faster: Sequence[str], worse: Sequence[str], blind_floor: float) -> str:
+    """Conclusion (e): is the accelerated method the best choice?
+
+    ``faster``: one :func:`decide` verdict per cost accounting (is it faster?); ``worse``: the
+    variants it is significantly worse than; ``blind_floor``: the largest Holm floor among the
+    quality comparisons (>= :data:`ALPHA`: "not worse" could not have failed, so it shows
+    nothing). *no*: worse than some variant, or faster in no accounting. *inconclusive*: a
+    deciding test could not pass with these run counts. *yes*: faster in every accounting and
+    not worse. *partly*: faster in some accounting but not all (the verdict depends on how
+    repeated queries are charged).
+    """
+    kinds = [kind(f) for f in faster]
+    if worse or (kinds and all(k == NO for k in kinds)):
+        return NO
+    floors = [floor_of(f) for f in faster if kind(f) == INCONCLUSIVE]
+    if blind_floor >= ALPHA:
+        floors.append(blind_floor)
+    if floors:
+        return underpowered(min(1.0, max(floors)))
+    return YES if all(k == YES for k in kinds) else PARTLY
+
+
+def does_not_always_help(
+    drops: Sequence[bool], gains: Sequence[bool], flat: Sequence[bool]
+) -> str:
+    """Conclusion (c), per step up in batch size: a significant drop, a significant gain, or a
+    change shown negligible (inside ±:data:`RHO_MARGIN`).
+
+    *yes*: some step drops or is negligible (that step does not help). *no*: every step
+    gains. Otherwise *inconclusive*: the CIs cannot tell help from no help.
+    """
+    if any(drops) or any(flat):
+        return YES
+    if gains and all(gains):
+        return NO
+    return f"{INCONCLUSIVE} (no step shown to help, hurt or be within ±{RHO_MARGIN:g})"

@@ -6,6 +6,7 @@ import numpy as np
 import pytest
 
 from analysis import conclusions as C
+from analysis import verdicts as V
 from analysis.load import load_runs
 from analysis.suite_report import COLUMNS, write_suite_report
 from harness.benchmarks import nb201 as t201
@@ -63,7 +64,9 @@ def test_verdicts_name_their_statistics(runs):
     mean = float(np.nanmean(t201.load().column("cifar10", "test_acc@200")))
     df = C.all_conclusions(rs, space_test_mean=mean, batch_table=None)
     assert set(df["conclusion"]) == {"a", "b", "c", "d", "e"}
-    assert set(df["supported"]) <= {"yes", "no", "partly", "n/a"}
+    assert {V.kind(v) for v in df["supported"]} <= {"yes", "no", "partly", "inconclusive", "n/a"}
+    # 6 vs 6 runs can reach p = 0.002 (MWU): (a) is decided, not called underpowered
+    assert V.kind(df[df["conclusion"] == "a"].iloc[0]["supported"]) in {"yes", "no"}
     a = df[df["conclusion"] == "a"].iloc[0]
     assert "MWU" in a["statistic"] and "distinct cells in the first 50 queries" in a["statistic"]
     d = df[df["conclusion"] == "d"].iloc[0]
@@ -106,6 +109,23 @@ def test_suite_report_is_written(runs, tmp_path):
     assert "VALIDATION" in text  # the NB101 caveat is always stated
     assert (tmp_path / "experiments" / "acc_nb201_native" / "report.md").exists()
     assert (tmp_path / "conclusions.csv").exists()
+    # a --quick report says what its run counts cannot tell and names the full command
+    assert "This is a --quick run" in text and "`nash reproduce acceleration`" in text
+
+
+def test_three_seeds_are_reported_as_underpowered(runs):
+    _, roots = runs
+    rs = load_runs(roots, columns=COLUMNS)
+    keep = rs.runs["seed"] < 3
+    small = type(rs)(
+        runs=rs.runs[keep],
+        trials=rs.trials[rs.trials["run_id"].isin(rs.runs.loc[keep, "run_id"])],
+        problems=[],
+    )
+    (a,) = C.conclusion_a(small)
+    assert a.supported == V.underpowered(0.1)  # 3 vs 3 runs: MWU cannot go below p = 0.1
+    for v in C.conclusion_d(C.answers(small)):
+        assert v.kind == "inconclusive"
 
 
 def test_quick_suite_shrinks_but_keeps_run_identities():

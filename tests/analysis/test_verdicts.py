@@ -119,3 +119,23 @@ def test_fmt_p():
     assert V.fmt_p(0.0001) == "p < 0.001"
     assert V.fmt_p(0.05) == "p = 0.050"
     assert V.fmt_p(math.nan) == "p = n/a"
+
+
+def test_best_choice_is_no_when_faster_in_neither_accounting():
+    # the old rule said "partly" here as long as the method was not significantly worse
+    assert V.best_choice([V.NO, V.NO], [], 1e-9) == V.NO
+    assert V.best_choice([V.YES, V.YES], ["ga_val"], 1e-9) == V.NO
+    assert V.best_choice([V.YES, V.YES], [], 1e-9) == V.YES
+    assert V.best_choice([V.YES, V.NO], [], 1e-9) == V.PARTLY
+    # "not worse" from comparisons that could not have failed shows nothing
+    assert V.best_choice([V.YES, V.YES], [], 0.4) == V.underpowered(0.4)
+    assert V.kind(V.best_choice([V.underpowered(0.1), V.YES], [], 1e-9)) == V.INCONCLUSIVE
+    assert V.best_choice([V.underpowered(0.1), V.NO], [], 1e-9) == V.underpowered(0.1)
+
+
+def test_batch_size_rule():
+    assert V.does_not_always_help([False, True], [True, False], [False, False]) == V.YES
+    assert V.does_not_always_help([False, False], [True, False], [False, True]) == V.YES
+    assert V.does_not_always_help([False, False], [True, True], [False, False]) == V.NO
+    word = V.does_not_always_help([False, False], [True, False], [False, False])
+    assert V.kind(word) == V.INCONCLUSIVE
