@@ -669,12 +669,23 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = parser.parse_args(argv)
     try:
         code: int = args.func(args)
+        sys.stdout.flush()
     except NashError as e:
         print(f"nash: error: {e}", file=sys.stderr)
         return 2
-    except KeyboardInterrupt:
-        print("nash: interrupted", file=sys.stderr)
-        return 130
+    except KeyboardInterrupt as e:  # Ctrl-C, or SIGTERM while runs execute
+        signum = int(getattr(e, "signum", 2))
+        print(
+            "nash: interrupted; finished runs are kept and the same command resumes",
+            file=sys.stderr,
+        )
+        return 128 + signum
+    except BrokenPipeError:  # `nash list | head -1`: the reader has gone, which is no error
+        import os
+
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        return 0
     return code
 
 

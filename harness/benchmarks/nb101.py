@@ -5,20 +5,25 @@ The shipped data has, per cell, the validation accuracy of ONE training repeat a
 time and the parameter count. It has **no test accuracy**: every NB101 result of this harness is
 a validation result and says so. Accuracies are converted to percent (the file has fractions) so
 that NB101 and NB201 signals share a unit.
+
+The converted cache (``values.npy`` + ``hashes.json``) carries the size and sha256 of both files
+and of its source (:mod:`harness.benchmarks.cache_integrity`), checked once per process: an
+edited or corrupted cache is rebuilt from the re-verified source, never read.
 """
 
 from __future__ import annotations
 
 import functools
+import io
 import json
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 import numpy as np
 
-from harness.benchmarks import registry
+from harness.benchmarks import cache_integrity, registry
 from harness.errors import DataError, NotInBenchmark, unknown
-from harness.paths import atomic_path, cache_dir
+from harness.paths import cache_dir
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -35,7 +40,8 @@ METRICS: tuple[str, ...] = (
     "params",
 )
 _FILE = "nb101/nb101_subset30k_val_acc.csv"
-_FORMAT = 1
+_FORMAT = 2
+_KIND = "nb101-30k-table"
 
 
 def _cache_path() -> Path:
@@ -43,12 +49,18 @@ def _cache_path() -> Path:
 
 
 def build_cache(force: bool = False) -> Path:
+    """Convert the shipped CSV into the cache (atomic; a no-op when it passes its check)."""
     d = _cache_path()
-    if (d / "hashes.json").exists() and not force:
+    if not force and cache_integrity.check(d, kind=_KIND) is None:
         return d
+    return _build(d)
+
+
+def _build(d: Path) -> Path:
     import pandas as pd
 
-    df = pd.read_csv(registry.locate("nb101-30k", _FILE), dtype={"nb101_hash": str})
+    data, sha = registry.read_verified("nb101-30k", _FILE)  # hashed in full, then parsed
+    df = pd.read_csv(io.BytesIO(data), dtype={"nb101_hash": str})
     need = ["nb101_hash", "val_acc_4ep", "val_acc_12ep", "val_acc_36ep", "val_acc_108ep",
             "train_time_108ep_s", "params"]  # fmt: skip
     missing = [c for c in need if c not in df.columns]
@@ -60,13 +72,14 @@ def build_cache(force: bool = False) -> Path:
         [df[f"val_acc_{f}ep"].to_numpy(np.float64) * 100.0 for f in FIDELITIES]
         + [df["train_time_108ep_s"].to_numpy(np.float64), df["params"].to_numpy(np.float64)]
     )
-    d.mkdir(parents=True, exist_ok=True)
-    with atomic_path(d / "values.npy") as tmp:
-        with open(tmp, "wb") as f:
+    hashes = list(df["nb101_hash"])
+
+    def write(tmp: Path) -> None:
+        with open(tmp / "values.npy", "wb") as f:
             np.save(f, vals)
-    with atomic_path(d / "hashes.json") as tmp:
-        tmp.write_text(json.dumps(list(df["nb101_hash"])))
-    return d
+        (tmp / "hashes.json").write_text(json.dumps(hashes))
+
+    return cache_integrity.build(d, write, kind=_KIND, sources={_FILE: sha})
 
 
 class NB101Table:
@@ -76,11 +89,16 @@ class NB101Table:
     datasets = ("cifar10",)
 
     def __init__(self) -> None:
-        registry.locate("nb101-30k", _FILE)
-        d = build_cache()
+        sources = registry.verified_sources("nb101-30k")
+        final = _cache_path()
+        d = cache_integrity.open_verified(
+            final, kind=_KIND, sources=sources, rebuild=lambda: _build(final)
+        )
         self.hashes: tuple[str, ...] = tuple(json.loads((d / "hashes.json").read_text()))
         self._row = {h: i for i, h in enumerate(self.hashes)}
-        self._values = np.load(d / "values.npy", mmap_mode="r")
+        self._values = np.load(d / "values.npy", mmap_mode="r", allow_pickle=False)
+        if self._values.shape != (len(METRICS), len(self.hashes)):
+            raise DataError(f"NB101 cache {d}: values.npy has shape {self._values.shape}")
 
     def __len__(self) -> int:
         return len(self.hashes)

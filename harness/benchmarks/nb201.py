@@ -2,7 +2,10 @@
 
 The shipped CSVs are converted once into a float64 matrix ``[n_metrics, 15625]`` saved as ``.npy``
 in the cache (memory-mapped on load, so a cold start reads a few MB) plus a JSON column list.
-The cache directory is named after the sources' sha256, so a changed source rebuilds it.
+The cache directory is named after the sources' sha256, so a changed source rebuilds it. The
+cache carries the size and sha256 of both files and of every source it was built from
+(:mod:`harness.benchmarks.cache_integrity`), checked once per process: an edited or corrupted
+cache is rebuilt from the re-verified sources, never read.
 
 Every metric has a *role*, which is what keeps test accuracy out of searches:
 
@@ -18,20 +21,23 @@ README); it keeps its true name ``naslib_acc_test_split_one_seed@200`` and the r
 from __future__ import annotations
 
 import functools
+import io
 import json
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 
-from harness.benchmarks import registry
+from harness.benchmarks import cache_integrity, registry
 from harness.errors import DataError, NashError, unknown
-from harness.paths import atomic_path, cache_dir
+from harness.paths import cache_dir
 from harness.spaces import nb201 as space
 
 DATASETS: tuple[str, ...] = ("cifar10", "cifar100", "imagenet16_120")
 ROLES = ("signal", "proxy", "report", "info")
-_FORMAT = 2
+_FORMAT = 3
+_KIND = "nb201-tables"
 
 # what each report metric is, for `nash query` and error messages
 DESCRIPTIONS = {
@@ -54,14 +60,11 @@ class Column:
     role: str
 
 
-def _read_csv(relpath: str) -> object:
-    import pandas as pd
+def _convert(read: Callable[[str], bytes]) -> tuple[list[Column], np.ndarray]:
+    """Read (``read(relpath)``: verified bytes) and cross-check the shipped CSVs.
 
-    return pd.read_csv(registry.locate("nb201", relpath))
-
-
-def _convert() -> tuple[list[Column], np.ndarray]:
-    """Read and cross-check the shipped CSVs; return columns and the value matrix."""
+    Returns the columns and the value matrix.
+    """
     import pandas as pd
 
     n = space.N_CELLS
@@ -78,7 +81,7 @@ def _convert() -> tuple[list[Column], np.ndarray]:
         vals.append(arr)
 
     def frame(relpath: str) -> pd.DataFrame:
-        df = pd.read_csv(registry.locate("nb201", relpath))
+        df = pd.read_csv(io.BytesIO(read(relpath)))
         if "nb201_index" not in df.columns:
             raise DataError(f"{relpath}: no nb201_index column")
         return df
@@ -152,18 +155,34 @@ def _cache_path() -> Path:
 
 
 def build_cache(force: bool = False) -> Path:
-    """Convert the shipped CSVs into the columnar cache (atomic; a no-op when present)."""
+    """Convert the shipped CSVs into the columnar cache (atomic; a no-op when it passes its check).
+
+    Every source is read once and hashed in full (no memo) before it is converted.
+    """
     d = _cache_path()
-    if (d / "columns.json").exists() and not force:
+    if not force and cache_integrity.check(d, kind=_KIND) is None:
         return d
-    cols, values = _convert()
-    d.mkdir(parents=True, exist_ok=True)
-    with atomic_path(d / "values.npy") as tmp:
-        with open(tmp, "wb") as f:
+    return _build(d)
+
+
+def _build(d: Path) -> Path:
+    sources: dict[str, str] = {}
+
+    def read(relpath: str) -> bytes:
+        data, sha = registry.read_verified("nb201", relpath)
+        sources[relpath] = sha
+        return data
+
+    cols, values = _convert(read)
+
+    def write(tmp: Path) -> None:
+        with open(tmp / "values.npy", "wb") as f:
             np.save(f, values)
-    with atomic_path(d / "columns.json") as tmp:  # written last: marks the cache complete
-        tmp.write_text(json.dumps([[c.dataset, c.metric, c.role] for c in cols]))
-    return d
+        (tmp / "columns.json").write_text(
+            json.dumps([[c.dataset, c.metric, c.role] for c in cols])
+        )
+
+    return cache_integrity.build(d, write, kind=_KIND, sources=sources)
 
 
 class NB201Tables:
@@ -174,12 +193,20 @@ class NB201Tables:
 
     def __init__(self, path: Path | None = None) -> None:
         if path is None:
-            # verify the sources (memoised checksums) before trusting a cache built from them
-            for f in registry.get("nb201").files:
-                registry.locate("nb201", f.path)
-            path = build_cache()
+            # the sources (memoised checksums) and the cache built from them (its own record)
+            sources = registry.verified_sources("nb201")
+            d = _cache_path()
+            path = cache_integrity.open_verified(
+                d, kind=_KIND, sources=sources, rebuild=lambda: _build(d)
+            )
+        else:
+            why = cache_integrity.check(path, kind=_KIND)
+            if why is not None:
+                raise DataError(f"NB201 cache {path} cannot be used: {why}; delete it to rebuild")
         cols = [Column(*c) for c in json.loads((path / "columns.json").read_text())]
-        self._values = np.load(path / "values.npy", mmap_mode="r")
+        self._values = np.load(path / "values.npy", mmap_mode="r", allow_pickle=False)
+        if self._values.shape != (len(cols), space.N_CELLS):
+            raise DataError(f"NB201 cache {path}: values.npy has shape {self._values.shape}")
         self._index = {(c.dataset, c.metric): i for i, c in enumerate(cols)}
         self.columns = tuple(cols)
 

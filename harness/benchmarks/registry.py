@@ -3,8 +3,11 @@
 ``registry.toml`` (next to this module) is the single list of data files. :func:`locate` finds
 a file under the data roots of :func:`harness.paths.data_roots` and verifies its sha256 before
 anything reads it. Hashing 12 MB of CSV on every start would cost more than loading the converted
-tables, so a verified checksum is remembered in the cache keyed by (path, size, mtime); a file
-that changes on disk is hashed again.
+tables, so for the checks on load a checksum is remembered in the cache keyed by the file's stat
+state (path, size, mtime, change time, inode): a file that changes on disk is hashed again, and
+an edit that restores size and mtime still changes the change time. Nothing converts a file
+through that memo: a cache build reads each source once and hashes those bytes
+(:func:`read_verified`), and ``nash data verify`` hashes every file in full.
 """
 
 from __future__ import annotations
@@ -13,6 +16,7 @@ import functools
 import json
 import os
 import tomllib
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -112,28 +116,74 @@ def official() -> dict[str, OfficialFile]:
 PROVENANCE_FILE = ".nash-provenance.json"
 
 
-def accepted_conversion(path: Path, entry: DataFile, got_sha256: str) -> bool:
-    """Whether ``path`` (sha256 ``got_sha256``) is a recorded conversion of the pinned original.
+def accepted_conversion(
+    path: Path, entry: DataFile, got_sha256: str, *, strict: bool = False
+) -> bool:
+    """Whether ``path`` (sha256 ``got_sha256``) is a conversion of the pinned original(s).
 
     Converting a real original cannot always reproduce the mirror's exact bytes (float
     formatting), so such a file is accepted when the data directory's provenance record says it
-    was converted from originals with exactly the pinned sha256s, and the file still has the
-    sha256 recorded at conversion time.
+    was converted from originals with exactly the pinned sha256s AND that conversion was proved:
+    the originals (kept by ``nash data fetch`` under ``<data dir>/originals/``) still have their
+    pinned sha256 and converting them again gives exactly ``got_sha256``. The record alone is
+    never enough (a hand-written one would make an edited file pass). A proof is remembered by
+    content digest in the cache; ``strict`` (building a cache, ``nash data verify``) proves it
+    again whatever is remembered.
     """
-    if not entry.original_sha256:
+    if not entry.original_sha256 or not entry.original_format:
         return False
-    root = path
-    for _ in Path(entry.path).parts:
-        root = root.parent
+    root = _root_of(path, entry)
     try:
         rec = json.loads((root / PROVENANCE_FILE).read_text()).get(entry.path)
     except (OSError, ValueError, AttributeError):
         return False
-    return (
+    if not (
         isinstance(rec, dict)
         and rec.get("sha256") == got_sha256
         and list(rec.get("original_sha256", [])) == list(entry.original_sha256)
-    )
+    ):
+        return False
+    key = _proof_key(entry, got_sha256)
+    if not strict and _read_memo().get(key) == got_sha256:
+        return True
+    if not prove_conversion(root, entry, got_sha256):
+        return False
+    _write_memo({key: got_sha256})
+    return True
+
+
+def _root_of(path: Path, entry: DataFile) -> Path:
+    root = path
+    for _ in Path(entry.path).parts:
+        root = root.parent
+    return root
+
+
+def _proof_key(entry: DataFile, sha: str) -> str:
+    from harness.benchmarks import originals
+
+    shas = ",".join(entry.original_sha256)
+    return f"conversion|{entry.path}|{sha}|{shas}|{entry.original_format}|v{originals.VERSION}"
+
+
+def prove_conversion(root: Path, entry: DataFile, got_sha256: str) -> bool:
+    """Convert the verified originals under ``root/originals`` again; True if it gives the file."""
+    import tempfile
+
+    from harness.benchmarks import fetch, originals
+
+    paths = [fetch.original_path(root, u) for u in entry.url]
+    if len(paths) != len(entry.original_sha256) or not all(p.is_file() for p in paths):
+        return False
+    with tempfile.TemporaryDirectory(prefix="nash-prove-") as tmp:
+        out = Path(tmp) / Path(entry.path).name
+        try:
+            originals.convert(
+                entry.original_format, paths, entry.original_sha256, out, entry.member
+            )
+        except (DataError, OSError):
+            return False
+        return sha256_file(out) == got_sha256
 
 
 def get(name: str) -> DataSet:
@@ -151,29 +201,53 @@ def _read_memo() -> dict[str, str]:
     try:
         data = json.loads(_memo_file().read_text())
         return data if isinstance(data, dict) else {}
-    except (OSError, ValueError):
+    except (OSError, ValueError, UnicodeDecodeError):
         return {}
 
 
+def _write_memo(entries: Mapping[str, str]) -> None:
+    memo = _read_memo()
+    memo.update(entries)
+    try:
+        with atomic_path(_memo_file()) as tmp:
+            tmp.write_text(json.dumps(memo, indent=0, sort_keys=True))
+    except OSError:
+        pass  # a read-only or full cache only costs speed
+
+
 def _stat_key(path: Path) -> str:
+    """What identifies one state of a file's bytes without reading them.
+
+    The change time (``st_ctime``) is part of it: unlike the modification time it cannot be set
+    back by a user (``touch -d``), so an edit that keeps size and mtime still gets a new key.
+    """
     st = path.stat()
-    return f"{path.resolve()}|{st.st_size}|{st.st_mtime_ns}"
+    return (
+        f"{path.resolve()}|{st.st_size}|{st.st_mtime_ns}|{st.st_ctime_ns}|{st.st_ino}|{st.st_dev}"
+    )
 
 
 def file_sha256(path: Path) -> str:
-    """sha256 of a file, memoised by (path, size, mtime) in the cache directory."""
+    """sha256 of a file, memoised by its stat state (:func:`_stat_key`) in the cache directory.
+
+    For cheap checks on load only: everything that reads a source to build a cache hashes the
+    bytes it reads (:func:`read_verified`), and ``nash data verify`` hashes every file in full.
+    """
     key = _stat_key(path)
     memo = _read_memo()
     if key in memo:
         return memo[key]
     digest = sha256_file(path)
-    memo[key] = digest
-    try:
-        with atomic_path(_memo_file()) as tmp:
-            tmp.write_text(json.dumps(memo, indent=0, sort_keys=True))
-    except OSError:
-        pass  # a read-only cache only costs speed
+    _write_memo({key: digest})
     return digest
+
+
+def remember_sha256(path: Path, digest: str) -> None:
+    """Record a digest computed in full from the file's bytes (replacing any memo entry)."""
+    try:
+        _write_memo({_stat_key(path): digest})
+    except OSError:
+        pass
 
 
 def find(relpath: str) -> Path | None:
@@ -216,6 +290,39 @@ def locate(dataset: str, relpath: str, *, verify: bool = True) -> Path:
     return path
 
 
+def read_verified(dataset: str, relpath: str) -> tuple[bytes, str]:
+    """The bytes of one registered file and their sha256, hashed in full and verified.
+
+    What every cache build reads its sources with: the bytes checked are the bytes converted (no
+    memo, no window between check and read), and a file accepted through its provenance record
+    is proved again (:func:`accepted_conversion` with ``strict``).
+    """
+    path = locate(dataset, relpath, verify=False)
+    try:
+        data = path.read_bytes()
+    except OSError as e:
+        raise DataError(f"cannot read data file {path}: {e.strerror or e}") from e
+    import hashlib
+
+    got = hashlib.sha256(data).hexdigest()
+    entry = _entry(dataset, relpath)
+    if got != entry.sha256 and not accepted_conversion(path, entry, got, strict=True):
+        raise DataError(
+            f"data file {path} is corrupted or a different version: sha256 {got}, expected "
+            f"{entry.sha256}. Replace it with the original (source: {get(dataset).source})"
+        )
+    remember_sha256(path, got)
+    return data, got
+
+
+def verified_sources(dataset: str) -> dict[str, str]:
+    """Relative path -> sha256 of every file of ``dataset``, each located and verified (memo)."""
+    out = {}
+    for f in get(dataset).files:
+        out[f.path] = file_sha256(locate(dataset, f.path))
+    return out
+
+
 def source_fingerprint(dataset: str) -> str:
     """A short id of the verified sources: caches built from them are named after it."""
     import hashlib
@@ -242,8 +349,10 @@ def status(verify: bool = False) -> list[FileStatus]:
             p = find(f.path)
             ok = None
             if p is not None and verify:
-                got = sha256_file(p)
-                ok = got == f.sha256 or accepted_conversion(p, f, got)
+                got = sha256_file(p)  # always in full: the memo is for loading only
+                ok = got == f.sha256 or accepted_conversion(p, f, got, strict=True)
+                if ok:
+                    remember_sha256(p, got)
             out.append(FileStatus(ds.name, f.path, p, ok))
     return out
 

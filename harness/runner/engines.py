@@ -14,11 +14,15 @@ grid. Failed runs have no ``run.json``, so the next invocation retries them.
 
 from __future__ import annotations
 
+import contextlib
 import os
+import signal
 import socket
+import sys
+import threading
 import time
 from abc import ABC, abstractmethod
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
 from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass
@@ -69,6 +73,83 @@ def _compute(spec: RunSpec) -> RunOutput:
     return compute_run(spec)
 
 
+class Interrupted(KeyboardInterrupt):
+    """SIGINT or SIGTERM: stop now (finished runs are kept; the same command resumes)."""
+
+    def __init__(self, signum: int = signal.SIGINT) -> None:
+        super().__init__(signal.Signals(signum).name)
+        self.signum = signum
+
+
+@contextlib.contextmanager
+def interrupt_on_sigterm() -> Iterator[None]:
+    """Treat SIGTERM like Ctrl-C while runs execute (main thread only; restored after)."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+
+    def handler(signum: int, frame: Any) -> None:
+        raise Interrupted(signum)
+
+    old = signal.signal(signal.SIGTERM, handler)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, old)
+
+
+@contextlib.contextmanager
+def _stopping(pool: ProcessPoolExecutor) -> Iterator[None]:
+    """Shut the pool down; on an interrupt or error, cancel queued runs and end the workers now.
+
+    Why: ``ProcessPoolExecutor.__exit__`` waits for every queued run (minutes) before the
+    interrupt is seen; finished runs are already written by the driver, so nothing is lost.
+    """
+    try:
+        yield
+    except BaseException:
+        procs = list(getattr(pool, "_processes", {}).values())
+        pool.shutdown(wait=False, cancel_futures=True)
+        for p in procs:
+            with contextlib.suppress(Exception):
+                p.terminate()
+        for p in procs:
+            with contextlib.suppress(Exception):
+                p.join(5)
+        raise
+    else:
+        pool.shutdown(wait=True)
+
+
+_PR_SET_PDEATHSIG = 1
+
+
+def _worker_init(parent: int) -> None:
+    """In each pool worker: leave Ctrl-C to the parent, and exit when the parent dies.
+
+    On Linux the kernel sends SIGTERM when the parent ends (``prctl(PR_SET_PDEATHSIG)``); a
+    watcher thread covers other systems and a parent that died before the call.
+    """
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    signal.signal(signal.SIGTERM, signal.SIG_DFL)
+    if sys.platform.startswith("linux"):
+        with contextlib.suppress(Exception):
+            import ctypes
+
+            libc = ctypes.CDLL(None, use_errno=True)
+            libc.prctl(_PR_SET_PDEATHSIG, signal.SIGTERM, 0, 0, 0)
+    if os.getppid() != parent:
+        os._exit(1)
+
+    def watch() -> None:
+        while True:
+            time.sleep(1.0)
+            if os.getppid() != parent:
+                os._exit(1)
+
+    threading.Thread(target=watch, name="nash-parent-watch", daemon=True).start()
+
+
 def _first_line(e: BaseException) -> str:
     text = f"{type(e).__name__}: {e}"
     return text.splitlines()[0][:500]
@@ -93,6 +174,10 @@ class LocalEngine(Engine):
         return {"engine": self.name, "workers": self.workers}
 
     def run(self, specs: Sequence[RunSpec], done: Callable[[Outcome], None]) -> None:
+        with interrupt_on_sigterm():
+            self._run(specs, done)
+
+    def _run(self, specs: Sequence[RunSpec], done: Callable[[Outcome], None]) -> None:
         if self.workers == 1 or len(specs) <= 1:
             for spec in specs:
                 try:
@@ -112,7 +197,10 @@ class LocalEngine(Engine):
             for i in todo:
                 attempts[i] += 1
             broken: list[int] = []
-            with ProcessPoolExecutor(max_workers=self.workers) as pool:
+            pool = ProcessPoolExecutor(
+                max_workers=self.workers, initializer=_worker_init, initargs=(os.getpid(),)
+            )
+            with _stopping(pool):
                 futs: dict[Future[RunOutput], int] = {
                     pool.submit(_compute, specs[i]): i for i in todo
                 }
