@@ -2,8 +2,8 @@
 
 Raw data files are never part of the repository. They are looked up, in order, in
 ``$NASH_DATA_DIR``, ``./benchmarks_data/`` and ``../shared/benchmarks_data/`` (relative to the
-working directory and to the repository checkout). Converted caches live in ``$NASH_CACHE_DIR``
-(default ``~/.cache/nash``) and are written atomically.
+working directory and, when running from a source checkout, to the checkout). Converted caches
+live in ``$NASH_CACHE_DIR`` (default ``~/.cache/nash``) and are written atomically.
 """
 
 from __future__ import annotations
@@ -24,7 +24,10 @@ def data_roots() -> list[Path]:
     env = os.environ.get("NASH_DATA_DIR")
     if env:
         roots.append(Path(env).expanduser())
-    for base in (Path.cwd(), REPO_ROOT):
+    # the checkout counts only when there is one: an installed package's parent is
+    # site-packages, where no data belongs
+    checkout = [REPO_ROOT] if (REPO_ROOT / "pyproject.toml").is_file() else []
+    for base in (Path.cwd(), *checkout):
         roots.append(base / "benchmarks_data")
         roots.append(base.parent / "shared" / "benchmarks_data")
     seen: set[Path] = set()

@@ -1,9 +1,11 @@
 """Reproduction suites: named lists of experiment TOMLs, with a ``--quick`` variant.
 
-The experiments themselves live in ``experiments/<suite>/*.toml`` so that every setting is
-readable and editable; this module only says which belong to a suite and how ``--quick`` shrinks
-them (fewer seeds, the costliest strategies capped or left out). Quick runs are the first seeds of
-the full runs (same run identities), so a later full run resumes from them.
+The experiments themselves live in ``harness/experiments/<suite>/*.toml`` (package data, so an
+installed ``nash`` finds them from any working directory; ``experiments/`` in a checkout points
+there) so that every setting is readable and editable; this module only says which belong to a
+suite and how ``--quick`` shrinks them (fewer seeds, the costliest strategies capped or left
+out). Quick runs are the first seeds of the full runs (same run identities), so a later full run
+resumes from them.
 """
 
 from __future__ import annotations
@@ -12,12 +14,18 @@ import os
 from collections.abc import Collection, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
+from importlib import resources
 from pathlib import Path
 from typing import Any
 
 from harness.errors import NashError, unknown
-from harness.paths import REPO_ROOT
 from harness.runner.experiment import Experiment, RunSpec, load_experiment
+
+
+def experiments_dir() -> Path:
+    """The shipped experiment TOMLs: package data of ``harness`` (a checkout or a wheel alike)."""
+    return Path(str(resources.files("harness") / "experiments"))
+
 
 #: the gate of the NB101 settings with NASWOT fitness (about 6 CPU-seconds per new cell)
 NB101_NASWOT = "nb101-naswot"
@@ -84,8 +92,9 @@ _COST_HINT = {
 
 def run_priority(spec: RunSpec) -> float:
     base = _COST_HINT.get(spec.strategy.label, 0.5)
-    if spec.benchmark.name in ("nb101-30k", "nb101-surrogate"):
-        base *= 4  # NB101 hashing in every mutation
+    from harness.benchmarks import get_benchmark
+
+    base *= get_benchmark(spec.benchmark.name).cost_hint
     if (spec.strategy.evaluator or spec.benchmark.evaluator) == "naswot":
         base *= 100  # real NASWOT scoring of every new cell
     return base
@@ -111,7 +120,7 @@ def load_suite(
     for item in SUITES[name]:
         if quick and not item.quick:
             continue
-        exp = load_experiment(REPO_ROOT / "experiments" / item.path)
+        exp = load_experiment(experiments_dir() / item.path)
         n_seeds = seeds if seeds is not None else (item.quick_seeds if quick else None)
         if n_seeds is not None:
             exp = replace(exp, seeds=tuple(range(n_seeds)))
@@ -138,7 +147,7 @@ def gated_strategies(name: str, gate: str) -> dict[str, set[str]]:
     for item in SUITES[name]:
         labels = {lab for lab, g in item.gated.items() if g == gate}
         if labels:
-            out[load_experiment(REPO_ROOT / "experiments" / item.path).name] = labels
+            out[load_experiment(experiments_dir() / item.path).name] = labels
     return out
 
 
@@ -287,4 +296,14 @@ def resolve_suite(
 
 
 def suite_paths(name: str) -> list[Path]:
-    return [REPO_ROOT / "experiments" / i.path for i in SUITES[name]]
+    return [experiments_dir() / i.path for i in SUITES[name]]
+
+
+def experiment_path(path: str | Path) -> Path:
+    """``path`` as given when it exists; else an ``experiments/...`` path read from the shipped
+    experiments, so the README's ``nash run experiments/X.toml`` works from any directory."""
+    p = Path(path)
+    if p.exists() or p.is_absolute() or not p.parts or p.parts[0] != "experiments":
+        return p
+    shipped = experiments_dir().joinpath(*p.parts[1:])
+    return shipped if shipped.exists() else p

@@ -1,0 +1,129 @@
+"""NAS-Bench-Graph benchmark: our cache against the package's own reader, roles, optima, errors."""
+
+from __future__ import annotations
+
+import shutil
+
+import numpy as np
+import pytest
+from nas_bench_graph import Arch, light_read
+
+from harness.benchmarks import nbgraph
+from harness.errors import DataError, InvalidArchitecture, NashError, NotInBenchmark, UnknownName
+from harness.spaces.nbgraph import OPS, NBGraphSpace
+
+BENCH = nbgraph.NBGraphBenchmark()
+FIELD = {"val": "valid_perf", "test": "perf", "latency_s": "latency", "params_m": "para"}
+
+
+def _metric_names(ds: str) -> list[str]:
+    return [m.name for m in BENCH.metrics(ds)]
+
+
+@pytest.mark.parametrize("ds", nbgraph.DATASETS)
+def test_every_value_equals_the_official_reader(ds):
+    official = light_read(ds)
+    keys = list(BENCH.keys(ds))
+    assert len(keys) == nbgraph.N_KEYS[ds] == len(official)
+    assert set(keys) == set(official)
+    for metric, (_, col) in zip(_metric_names(ds), nbgraph.FIELDS, strict=True):
+        want = np.array([float(official[k][FIELD[col]]) for k in keys])
+        got = BENCH.values(ds, metric, keys)
+        assert np.array_equal(got, want), (ds, metric)  # bitwise: no conversion loss
+        # the optimum is the data's best
+        m = BENCH.metric(ds, metric)
+        best, at = BENCH.optimum(ds, metric)
+        assert best == (want.max() if m.direction == "max" else want.min())
+        assert all(float(official[k][FIELD[col]]) == best for k in at)
+
+
+def test_counts_and_known_cells():
+    assert nbgraph.N_KEYS == {**dict.fromkeys(nbgraph.DATASETS, 26206), "proteins": 2021}
+    cora = light_read("cora")
+    space = NBGraphSpace()
+    for text in (
+        "0,1,2,1|gcn,gin,fc,cheb",
+        "0,0,1,3|gat,sage,skip,arma",
+        "0,1,2,3|skip,skip,gcn,gcn",
+    ):
+        arch = space.from_str(text)
+        links, names = text.split("|")
+        key = Arch([int(x) for x in links.split(",")], names.split(",")).valid_hash()
+        assert BENCH.key_of(arch) == key
+        assert BENCH.value("cora", "val_acc", key) == cora[key]["valid_perf"]
+        assert BENCH.value("cora", "test_acc", key) == cora[key]["perf"]
+        assert BENCH.cell_of(key) == space.canonical_arch(arch)
+
+
+def test_roles_and_test_split_refused_as_signal():
+    for ds in nbgraph.DATASETS:
+        roles = {m.name: m.role for m in BENCH.metrics(ds)}
+        perf = "rocauc" if ds == "proteins" else "acc"
+        assert roles == {f"val_{perf}": "signal", f"test_{perf}": "report",
+                         "latency_s": "info", "params_m": "info"}  # fmt: skip
+        assert BENCH.signal_metric(ds) == f"val_{perf}"
+        assert BENCH.report_metric(ds) == f"test_{perf}"
+        with pytest.raises(NashError, match="TEST-split"):
+            BENCH.check_search_signal(ds, f"test_{perf}")
+        with pytest.raises(NashError, match="cost/size"):
+            BENCH.check_search_signal(ds, "latency_s")
+    assert BENCH.seed_policy == "none" and BENCH.fidelities == ()
+
+
+def test_vectorised_equals_one_by_one():
+    rng = np.random.default_rng(0)
+    keys = list(rng.choice(np.asarray(BENCH.keys("pubmed")), size=300))
+    many = BENCH.values("pubmed", "val_acc", keys)
+    one = [BENCH.value("pubmed", "val_acc", k) for k in keys]
+    assert many.tolist() == one
+
+
+def test_bad_input():
+    with pytest.raises(UnknownName, match=r"'reddit'.*cora"):
+        BENCH.values("reddit", "val_acc", [0])
+    with pytest.raises(UnknownName, match="val_acc"):
+        BENCH.values("proteins", "val_acc", [1111])  # proteins' metric is ROC-AUC
+    # a main-space cell (gat) on proteins: not in the data, and the error says which space to use
+    with pytest.raises(NotInBenchmark, match="nbgraph-proteins"):
+        BENCH.values("proteins", "val_rocauc", [0])
+    with pytest.raises(NotInBenchmark, match="not in nbgraph cora"):
+        BENCH.values("cora", "val_acc", [88888])  # the all-skip hash
+    with pytest.raises(InvalidArchitecture, match="unknown nbgraph operation 'lstm'"):
+        NBGraphSpace().from_str("0,1,2,1|gcn,lstm,fc,cheb")
+    with pytest.raises(InvalidArchitecture, match="all-'skip'"):
+        BENCH.key_of((0, 0, 0, 0) + (OPS.index("skip"),) * 4)
+
+
+def test_dataset_spellings_and_space_for():
+    assert BENCH.dataset("Cora") == "cora"
+    assert BENCH.space_for("proteins") == "nbgraph-proteins"
+    assert BENCH.space_for("arxiv") == "nbgraph"
+
+
+def test_tampered_package_file_is_refused(tmp_path, monkeypatch):
+    bad = tmp_path / "cora.bench"
+    shutil.copyfile(nbgraph.package_file("cora"), bad)
+    with open(bad, "r+b") as f:
+        f.seek(1000)
+        f.write(b"\x00")
+    monkeypatch.setattr(nbgraph, "package_file", lambda ds: bad)
+    with pytest.raises(DataError, match="not the pinned"):
+        nbgraph.verified_file("cora")
+    with pytest.raises(DataError, match="does not match the pinned"):
+        nbgraph.read_official("cora")
+
+
+def test_cache_is_reused_and_named_by_the_checksums():
+    d = nbgraph.build_cache("citeseer")
+    before = (d / "citeseer.values.npy").stat().st_mtime_ns
+    assert nbgraph.build_cache("citeseer") == d
+    assert (d / "citeseer.values.npy").stat().st_mtime_ns == before
+    assert d.name.startswith("nbgraph-") and d.name.endswith(f"-v{nbgraph._FORMAT}")
+
+
+def test_provenance_pins_every_file():
+    p = BENCH.provenance()
+    assert p.licence == "Apache-2.0" and "NeurIPS 2022" in p.citation
+    assert set(p.files) == {f"nas_bench_graph/light/{d}.bench" for d in nbgraph.DATASETS}
+    for d in nbgraph.DATASETS:
+        assert nbgraph.verified_file(d).name == f"{d}.bench"
