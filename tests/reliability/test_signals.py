@@ -1,0 +1,148 @@
+"""Interrupting ``nash run`` with a process pool: prompt stop, finished runs kept, one message;
+pool workers never outlive their parent.
+
+Before: Ctrl-C with ``--workers 2`` took 67-103 s (the pool finished every queued run, threw the
+results away and printed a worker traceback); kill -9 or SIGTERM of the parent left the workers
+running (re-parented, ~240 MB each).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[2]
+N_SEEDS = 30
+
+TOML = f"""name = "sig"
+seeds = {N_SEEDS}
+budget = {{ evaluations = 200 }}
+
+[[benchmark]]
+name = "nb201"
+dataset = "cifar10"
+
+[[strategy]]
+name = "random_search"
+label = "rs"
+"""
+
+
+def _start(tmp_path: Path) -> tuple[subprocess.Popen[str], Path, Path]:
+    toml = tmp_path / "sig.toml"
+    toml.write_text(TOML)
+    out = tmp_path / "out"
+    cmd = [
+        sys.executable,
+        "-m",
+        "harness.cli",
+        "run",
+        str(toml),
+        "--out",
+        str(out),
+        "--workers",
+        "2",
+        "--no-progress",
+    ]
+    p = subprocess.Popen(cmd, cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    return p, toml, out / "sig"
+
+
+def _wait_for_runs(root: Path, n: int, proc: subprocess.Popen[str], timeout: float = 60) -> None:
+    t0 = time.monotonic()
+    while len(list(root.glob("*/*/seed=*/run.json"))) < n:
+        assert proc.poll() is None, proc.communicate()
+        assert time.monotonic() - t0 < timeout, "runs did not start"
+        time.sleep(0.05)
+
+
+def _processes_of(toml: Path) -> list[int]:
+    """Live processes whose command line names this test's experiment file (the pool workers
+    are forked from the parent, so they carry its command line)."""
+    pids = []
+    for d in Path("/proc").iterdir():
+        if not d.name.isdigit():
+            continue
+        try:
+            cmd = (d / "cmdline").read_bytes()
+            state = (d / "stat").read_text().split()[2]
+        except OSError:
+            continue
+        if str(toml).encode() in cmd and state != "Z":
+            pids.append(int(d.name))
+    return pids
+
+
+def _gone(toml: Path, timeout: float = 10) -> bool:
+    t0 = time.monotonic()
+    while _processes_of(toml):
+        if time.monotonic() - t0 > timeout:
+            return False
+        time.sleep(0.1)
+    return True
+
+
+pytestmark = pytest.mark.skipif(not Path("/proc").is_dir(), reason="reads /proc (Linux)")
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("sig", [signal.SIGINT, signal.SIGTERM], ids=["SIGINT", "SIGTERM"])
+def test_an_interrupt_stops_promptly_keeps_finished_runs_one_message(tmp_path, sig):
+    proc, toml, root = _start(tmp_path)
+    _wait_for_runs(root, 2, proc)
+    t0 = time.monotonic()
+    proc.send_signal(sig)
+    _out, err = proc.communicate(timeout=30)
+    took = time.monotonic() - t0
+    assert took < 5, f"took {took:.1f} s to stop"
+    assert proc.returncode == 128 + sig
+    lines = [x for x in err.strip().splitlines() if x.strip() and not x.startswith("experiment ")]
+    assert lines == ["nash: interrupted; finished runs are kept and the same command resumes"]
+    assert _gone(toml), "pool workers outlived the interrupted parent"
+    kept = {
+        p: json.loads(p.read_text())["trials_sha256"] for p in root.glob("*/*/seed=*/run.json")
+    }
+    assert 2 <= len(kept) < N_SEEDS
+    assert not list(root.rglob(".seed=*.tmp-*"))  # nothing half-written
+    if sig == signal.SIGINT:  # resume: every run, the kept ones untouched
+        r = subprocess.run(
+            [
+                sys.executable,
+                "-m",
+                "harness.cli",
+                "run",
+                str(toml),
+                "--out",
+                str(root.parent),
+                "--workers",
+                "2",
+                "--no-progress",
+            ],
+            cwd=ROOT,
+            capture_output=True,
+            text=True,
+            timeout=120,
+        )
+        assert r.returncode == 0, r.stderr
+        after = {
+            p: json.loads(p.read_text())["trials_sha256"] for p in root.glob("*/*/seed=*/run.json")
+        }
+        assert len(after) == N_SEEDS
+        assert all(after[p] == h for p, h in kept.items())
+
+
+def test_workers_exit_when_the_parent_is_killed(tmp_path):
+    proc, toml, root = _start(tmp_path)
+    _wait_for_runs(root, 1, proc)
+    workers = [p for p in _processes_of(toml) if p != proc.pid]
+    assert workers, "no pool workers found"
+    os.kill(proc.pid, signal.SIGKILL)
+    proc.communicate(timeout=30)
+    assert _gone(toml, timeout=10), f"workers {_processes_of(toml)} outlived kill -9 of the parent"
