@@ -76,7 +76,27 @@ def convert(kind: str, source: str | os.PathLike[str], *, force: bool = False) -
         from harness.benchmarks.converters import nb201_family
 
         nb201_family.open_nats_tss(path)  # fail on a wrong source before hashing 1.3 GB
-        sha = _cache.source_sha256(path)
+    elif kind == "nb201-pth":
+        from harness.benchmarks.converters import nb201_family
+
+        if not path.is_file():
+            nb201_family.open_nb201_pth(path)  # raises the clear error
+    elif not path.is_file():
+        raise DataError(f"nb101-tfrecord: {path} is not a file; pass {_WHAT[kind]}")
+    sha = _cache.source_sha256(path)  # memoised: enough to find a cache that passes its check
+    final = _cache.cache_path(kind, sha)
+    if not force and _cache.is_complete(final, kind, sha, VERSIONS[kind]):
+        return final
+    if final.exists() and not force:
+        why = _cache.check_cache(final, kind, sha) or "another converter version"
+        from harness.benchmarks.cache_integrity import notice
+
+        notice(f"cache {final} failed its check ({why}); converting the source again")
+    sha = _cache.source_sha256(path, full=True)  # what is converted is hashed in full
+    force = True  # the cache at the (possibly new) sha is rebuilt, never trusted unchecked
+    if kind == "nats-tss":
+        from harness.benchmarks.converters import nb201_family
+
         return nb201_family.convert_nats_tss(
             path, sha, version=VERSIONS[kind], status=STATUS[kind],
             verified_sources=VERIFIED_SOURCES, force=force,
@@ -84,17 +104,11 @@ def convert(kind: str, source: str | os.PathLike[str], *, force: bool = False) -
     if kind == "nb201-pth":
         from harness.benchmarks.converters import nb201_family
 
-        if not path.is_file():
-            nb201_family.open_nb201_pth(path)  # raises the clear error
-        sha = _cache.source_sha256(path)
         return nb201_family.convert_nb201_pth(
             path, sha, version=VERSIONS[kind], status=STATUS[kind], force=force
         )
     from harness.benchmarks.converters import nb101_tfrecord
 
-    if not path.is_file():
-        raise DataError(f"nb101-tfrecord: {path} is not a file; pass {_WHAT[kind]}")
-    sha = _cache.source_sha256(path)
     return nb101_tfrecord.convert_nb101_tfrecord(
         path, sha, version=VERSIONS[kind], status=STATUS[kind], force=force
     )
@@ -118,6 +132,12 @@ def cache_dir_for(kind: str, source_or_cache_dir: str | os.PathLike[str]) -> Pat
             raise DataError(f"{path} holds a converted {m.get('kind')!r} table, not {kind!r}")
         if not (path / _cache.TABLE).is_file():
             raise DataError(f"{path}: {_cache.TABLE} is missing; convert the source again")
+        why = _cache.check_cache(path, kind)
+        if why is not None:
+            raise DataError(
+                f"{path} failed its integrity check ({why}); convert the source again "
+                f"(`nash data convert {kind} SOURCE`)"
+            )
         return path
     return convert(kind, path)
 

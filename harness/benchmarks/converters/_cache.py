@@ -13,6 +13,12 @@ identifies what was converted; it does not prove the file is the genuine downloa
 
 Atomicity: everything is written into a temporary directory beside the target and moved into
 place with one ``os.replace``; a crash leaves either no cache or the previous complete one.
+
+Integrity: the directory also holds ``integrity.json`` (:mod:`harness.benchmarks.cache_integrity`):
+the source sha256 (hashed in full when the cache is built, never taken from the memo) and the
+size and sha256 of ``table.parquet`` and ``manifest.json``, checked once per process before the
+table is read. A cache failing it is converted again from its source (with a notice), or refused
+when only the cache directory is given.
 """
 
 from __future__ import annotations
@@ -21,8 +27,6 @@ import datetime as _dt
 import hashlib
 import json
 import os
-import shutil
-import tempfile
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -30,8 +34,9 @@ from typing import Any
 
 import numpy as np
 
+from harness.benchmarks import cache_integrity
 from harness.errors import DataError
-from harness.paths import cache_dir
+from harness.paths import cache_dir, sha256_file
 
 TABLE = "table.parquet"
 MANIFEST = "manifest.json"
@@ -59,21 +64,29 @@ def _dir_files(path: Path) -> list[Path]:
     return sorted(p for p in path.iterdir() if p.is_file() and not p.name.startswith("."))
 
 
-def source_sha256(path: Path) -> str:
+def source_sha256(path: Path, *, full: bool = False) -> str:
     """sha256 of a source file, or of a source directory as a tree.
 
     A directory's sha256 is that of the lines ``name NUL sha256(file) LF`` over its non-hidden
     regular files in name order (not recursive): it changes when any file is added, removed,
-    renamed or modified. Each file's checksum is memoised by (path, size, mtime)
-    (:func:`harness.benchmarks.registry.file_sha256`).
+    renamed or modified. Each file's checksum is memoised by its stat state
+    (:func:`harness.benchmarks.registry.file_sha256`), enough to find an existing cache; ``full``
+    (before a conversion) hashes every byte again and updates the memo.
     """
-    from harness.benchmarks.registry import file_sha256
+    from harness.benchmarks.registry import file_sha256, remember_sha256
+
+    def one(p: Path) -> str:
+        if not full:
+            return file_sha256(p)
+        digest = sha256_file(p)
+        remember_sha256(p, digest)
+        return digest
 
     if not path.is_dir():
-        return file_sha256(path)
+        return one(path)
     h = hashlib.sha256()
     for p in _dir_files(path):
-        h.update(f"{p.name}\0{file_sha256(p)}\n".encode())
+        h.update(f"{p.name}\0{one(p)}\n".encode())
     return h.hexdigest()
 
 
@@ -158,6 +171,20 @@ def read_manifest(directory: Path) -> dict[str, Any] | None:
     return data if isinstance(data, dict) else None
 
 
+def integrity_kind(kind: str) -> str:
+    return f"official-{kind}"
+
+
+def check_cache(directory: Path, kind: str, sha: str | None = None) -> str | None:
+    """Why a converted cache cannot be trusted (its integrity record), or None."""
+    if sha is None:
+        m = read_manifest(directory)
+        sha = str(m.get("source_sha256")) if m else None
+    if sha is None:
+        return f"{MANIFEST} is missing or unreadable"
+    return cache_integrity.check(directory, kind=integrity_kind(kind), sources={"source": sha})
+
+
 def is_complete(directory: Path, kind: str, sha: str, version: int) -> bool:
     m = read_manifest(directory)
     return (
@@ -166,6 +193,7 @@ def is_complete(directory: Path, kind: str, sha: str, version: int) -> bool:
         and m.get("source_sha256") == sha
         and m.get("converter_version") == version
         and (directory / TABLE).is_file()
+        and check_cache(directory, kind, sha) is None
     )
 
 
@@ -189,9 +217,8 @@ def build(
     final = cache_path(kind, sha)
     if not force and is_complete(final, kind, sha, version):
         return final
-    root = official_root()
-    tmp = Path(tempfile.mkdtemp(prefix=f".{final.name}.", suffix=".tmp", dir=root))
-    try:
+
+    def write(tmp: Path) -> None:
         writer = TableWriter(tmp / TABLE, schema, group_by)
         try:
             extra = produce(writer)
@@ -211,35 +238,15 @@ def build(
             **extra,
         }
         (tmp / MANIFEST).write_text(json.dumps(manifest, indent=1, default=_json_default))
-        _install(tmp, final, kind, sha, version)
-    finally:
-        if tmp.exists():
-            shutil.rmtree(tmp, ignore_errors=True)
-    return final
+
+    official_root()
+    return cache_integrity.build(final, write, kind=integrity_kind(kind), sources={"source": sha})
 
 
 def _json_default(o: object) -> object:
     if isinstance(o, np.generic):
         return o.item()
     raise TypeError(f"not JSON serialisable: {type(o).__name__}")
-
-
-def _install(tmp: Path, final: Path, kind: str, sha: str, version: int) -> None:
-    """Move ``tmp`` onto ``final``; an older cache there is moved aside first, then deleted."""
-    old: Path | None = None
-    if final.exists():
-        old = final.with_name(f".{final.name}.old-{os.getpid()}")
-        if old.exists():
-            shutil.rmtree(old)
-        os.replace(final, old)
-    try:
-        os.replace(tmp, final)
-    except OSError:
-        # another process installed the same conversion meanwhile: keep theirs if complete
-        if not is_complete(final, kind, sha, version):
-            raise
-    if old is not None:
-        shutil.rmtree(old, ignore_errors=True)
 
 
 def resolve_source(source: str | os.PathLike[str], kind: str, what: str) -> Path:
