@@ -64,6 +64,7 @@ class NB101PoolSpace(NB101Space):
     """NB101 operators confined to the NB101-30k sample (see the module docstring)."""
 
     name = "nb101-30k-pool"
+    cell_space = "nb101"
 
     def __init__(self, mutation_rate: float = 1.0, max_tries: int = 100) -> None:
         super().__init__(mutation_rate=mutation_rate)
