@@ -114,16 +114,12 @@ def benchmark_optimum(benchmark: str, dataset: str, report_metric: str) -> float
     experiments. NaN when the benchmark is unknown here (regret is then NaN, not a guess).
     """
     try:
-        if benchmark == "nb201":
-            from harness.benchmarks import nb201
+        from harness.benchmarks import get_benchmark
 
-            return nb201.load().optimum(dataset, report_metric)[0]
-        if benchmark == "nb101-surrogate":
-            return math.nan  # no known optimum of a surrogate's predictions over 423,624 cells
-        if benchmark.startswith("nb101"):
-            from harness.benchmarks import nb101
-
-            return nb101.load().optimum(report_metric)[0]
+        bench = get_benchmark(benchmark)
+        if not bench.optimum_known:
+            return math.nan  # e.g. a surrogate over 423,624 cells: not computed, not guessed
+        return float(bench.optimum(dataset, report_metric)[0])
     except (NashError, KeyError, OSError) as e:
         warnings.warn(f"no optimum for {benchmark}/{dataset} {report_metric}: {e}", stacklevel=2)
     return math.nan
@@ -186,12 +182,84 @@ def _manifest_row(mf: Path) -> dict[str, Any]:
 
 
 def _expected_grid(exp: dict[str, Any]) -> set[tuple[str, str, str, int]]:
+    """The runs an experiment describes now (a strategy's ``max_seeds`` runs its first seeds)."""
     return {
         (exp["name"], b["label"], s["label"], int(seed))
         for b in exp.get("benchmarks", [])
         for s in exp.get("strategies", [])
-        for seed in exp.get("seeds", [])
+        for seed in list(exp.get("seeds", []))[: s.get("max_seeds")]
     }
+
+
+expected_grid = _expected_grid
+
+
+def read_experiment_json(path: Path) -> dict[str, Any]:
+    """An ``experiment.json`` as ``nash run`` wrote it, or one clear error naming the file."""
+    try:
+        exp = json.loads(path.read_text())
+    except (OSError, ValueError) as e:
+        raise ResultsError(
+            f"{path} is damaged ({type(e).__name__}: {e}); rerun `nash run` on its experiment "
+            "to rewrite it"
+        ) from None
+    if not isinstance(exp, dict) or not isinstance(exp.get("name"), str):
+        raise ResultsError(
+            f"{path} is not an experiment.json written by `nash run` (it has no name); move it "
+            "away or point at the experiment directory that holds the runs"
+        )
+    for key in ("benchmarks", "strategies", "seeds"):
+        if not isinstance(exp.get(key, []), list):
+            raise ResultsError(f"{path}: {key} is not a list; rerun `nash run` to rewrite it")
+    return exp
+
+
+def current_runs(
+    exp_dir: Path, problems: list[str]
+) -> list[tuple[Path, dict[str, Any], tuple[str, str, str, int]]]:
+    """The finished, intact runs under ``exp_dir`` that its ``experiment.json`` describes now.
+
+    Why: after a label is renamed or an experiment rerun with fewer seeds, older runs stay on
+    disk; a report must read exactly the runs the experiment describes. Stale runs (on disk,
+    not described), damaged ones (files that fail their recorded size/sha256) and unreadable
+    manifests are listed in ``problems`` and left out. Returns (run dir, manifest, run key).
+    """
+    from harness.runner.experiment import verify_run_files
+
+    ej = exp_dir / "experiment.json"
+    expected = _expected_grid(read_experiment_json(ej)) if ej.is_file() else None
+    out: list[tuple[Path, dict[str, Any], tuple[str, str, str, int]]] = []
+    stale: list[str] = []
+    for mf in sorted(exp_dir.rglob("run.json")):
+        if ".tmp-" in str(mf) or ".old-" in str(mf):
+            continue
+        try:
+            m = json.loads(mf.read_text())
+            cfg = m["config"]
+            key = (
+                str(cfg["experiment"]),
+                str(cfg["benchmark"]["label"]),
+                str(cfg["strategy"]["label"]),
+                int(cfg["seed"]),
+            )
+        except (OSError, ValueError, KeyError, TypeError) as e:
+            problems.append(f"{mf}: unreadable manifest ({type(e).__name__}); run skipped")
+            continue
+        if expected is not None and key not in expected:
+            stale.append("/".join(map(str, key[1:3])) + f"/seed={key[3]}")
+            continue
+        bad = verify_run_files(mf.parent, m)
+        if bad:
+            problems.append(f"{mf.parent}: {bad}; run skipped (`nash run` computes it again)")
+            continue
+        out.append((mf.parent, m, key))
+    if stale:
+        shown = ", ".join(stale[:5]) + (f", ... ({len(stale) - 5} more)" if len(stale) > 5 else "")
+        problems.append(
+            f"{exp_dir}: {len(stale)} stale run(s) on disk that the current experiment.json does "
+            f"not describe (a renamed label, fewer seeds, a removed strategy), not used: {shown}"
+        )
+    return out
 
 
 def load_runs(
@@ -231,25 +299,20 @@ def load_runs(
     for ed in dict.fromkeys(exp_dirs):
         ej = ed / "experiment.json"
         if ej.is_file():
-            exp = json.loads(ej.read_text())
+            exp = read_experiment_json(ej)
             experiments[exp["name"]] = exp
         leftovers = list(ed.rglob(".seed=*.tmp-*"))
         if leftovers:
             problems.append(f"{ed}: {len(leftovers)} unfinished run(s) (killed; ignored)")
-        for mf in sorted(ed.rglob("run.json")):
-            if ".tmp-" in str(mf):
-                continue
-            tp = mf.parent / "trials.parquet"
+        for run_dir, _m, _key in current_runs(ed, problems):
+            mf = run_dir / "run.json"
             try:
                 row = _manifest_row(mf)
-            except (OSError, ValueError, KeyError) as e:
+            except (OSError, ValueError, KeyError, TypeError) as e:
                 problems.append(f"{mf}: unreadable manifest ({e!r}); run skipped")
                 continue
-            if not tp.is_file():
-                problems.append(f"{mf.parent}: run.json without trials.parquet; run skipped")
-                continue
             rows.append(row)
-            files.append(str(tp))
+            files.append(str(run_dir / "trials.parquet"))
     if not rows:
         raise ResultsError(f"no finished runs under {', '.join(map(str, paths))}")
     runs = pd.DataFrame(rows)

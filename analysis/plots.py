@@ -470,22 +470,32 @@ def plot_zc_hexbin(
     return fig
 
 
-def nb201_zc_hexbin(
-    dataset: str = "cifar10", proxy: str = "zc_nwot", metric: str = "val_acc@200"
+def zc_hexbin(
+    benchmark: str = "nb201",
+    dataset: str = "cifar10",
+    proxy: str = "zc_nwot",
+    metric: str = "val_acc@200",
 ) -> Figure:
-    """The NB201 demonstration: a shipped zero-cost column against an accuracy column.
+    """A benchmark's shipped zero-cost column against an accuracy column, over all its cells.
 
     Cells whose accuracy is at chance level (~10 % on cifar10; e.g. disconnected cells) are
     kept: they are part of the space a proxy must rank.
     """
-    from harness.benchmarks import nb201
+    from harness.benchmarks import get_benchmark
 
-    t = nb201.load()
+    bench = get_benchmark(benchmark)
     note = "" if dataset == "cifar10" else " (scores on CIFAR-10 images)"
     return plot_zc_hexbin(
-        np.asarray(t.column(dataset, proxy)),
-        np.asarray(t.column(dataset, metric)),
+        bench.column(dataset, proxy),
+        bench.column(dataset, metric),
         score_label=f"{proxy}{note}",
         acc_label=f"{dataset} {metric} [%]",
-        title=f"NB201 {dataset}",
+        title=f"{bench.name} {dataset}",
     )
+
+
+def nb201_zc_hexbin(
+    dataset: str = "cifar10", proxy: str = "zc_nwot", metric: str = "val_acc@200"
+) -> Figure:
+    """The NB201 demonstration of :func:`zc_hexbin`."""
+    return zc_hexbin("nb201", dataset, proxy, metric)

@@ -25,6 +25,7 @@ import pandas as pd
 from analysis import load as L
 from analysis import plots as P
 from analysis import stats as S
+from harness.errors import NashError
 
 
 # -- table writers -----------------------------------------------------------------------------
@@ -216,7 +217,87 @@ def _final_shown(t: pd.DataFrame, d: int = 2) -> pd.DataFrame:
     )
 
 
+#: a file that marks a directory as written by :func:`build_report` (safe to replace)
+REPORT_MARKER = ".nash-report"
+_REPORT_ENTRIES = {"report.md", "tables", "figures", REPORT_MARKER}
+
+
+def _check_report_dir(out: Path) -> None:
+    """Only a report directory (or a new or empty one) may be replaced by a new report.
+
+    Why: the report is swapped in as a whole directory; ``--out ~`` must never replace a home.
+    """
+    if out.is_symlink() or (out.exists() and not out.is_dir()):
+        raise L.ResultsError(f"--out {out} is a file or a link, not a report directory")
+    if not out.exists():
+        return
+    entries = {p.name for p in out.iterdir()}
+    if not entries or REPORT_MARKER in entries:
+        return
+    if entries <= _REPORT_ENTRIES:  # written (or half-written) before the marker existed
+        return
+    raise L.ResultsError(
+        f"--out {out} exists and is not a report directory written by `nash report` (it holds "
+        f"{', '.join(sorted(entries)[:5])}); give a new directory"
+    )
+
+
 def build_report(
+    results_dirs: str | Path | Sequence[str | Path],
+    out_dir: str | Path,
+    *,
+    align: bool = False,
+    seed: int = 0,
+    target_quantile: float = 0.25,
+    checkpoints: Sequence[float] = (0.1, 0.25, 0.5, 1.0),
+    zero_cost_demo: bool = True,
+) -> Path:
+    """Write the report into a temporary directory and swap it in for ``out_dir`` at the end.
+
+    A report killed half-way leaves the previous one intact, and a new report never keeps
+    stale files (``pairwise.csv``, ``cd_*.png``) of an earlier one. See :func:`_write_report`.
+    """
+    import os
+    import shutil
+    import tempfile
+
+    from harness.runner.fsafe import _tmp_owner, pid_alive
+
+    final = Path(out_dir)
+    _check_report_dir(final)
+    final.parent.mkdir(parents=True, exist_ok=True)
+    for p in final.parent.glob(f".{final.name}.*-*"):  # leftovers of killed reports
+        owner = _tmp_owner(p.name)
+        if owner is not None and p.is_dir() and not p.is_symlink():
+            if owner <= 0 or not pid_alive(owner):
+                shutil.rmtree(p, ignore_errors=True)
+    pid = os.getpid()
+    tmp = Path(tempfile.mkdtemp(prefix=f".{final.name}.tmp-{pid}-", dir=final.parent))
+    old: Path | None = None
+    try:
+        _write_report(
+            results_dirs,
+            tmp,
+            align=align,
+            seed=seed,
+            target_quantile=target_quantile,
+            checkpoints=checkpoints,
+            zero_cost_demo=zero_cost_demo,
+        )
+        (tmp / REPORT_MARKER).write_text("written by nash report; replaced as a whole\n")
+        if final.exists():
+            old = Path(tempfile.mkdtemp(prefix=f".{final.name}.old-{pid}-", dir=final.parent))
+            os.replace(final, old / "report")
+        os.replace(tmp, final)
+    finally:
+        if tmp.exists():
+            shutil.rmtree(tmp, ignore_errors=True)
+        if old is not None:
+            shutil.rmtree(old, ignore_errors=True)
+    return final / "report.md"
+
+
+def _write_report(
     results_dirs: str | Path | Sequence[str | Path],
     out_dir: str | Path,
     *,
@@ -527,19 +608,20 @@ def build_report(
         )
 
     # -- zero-cost demo
-    if zero_cost_demo and (rs.runs["benchmark"] == "nb201").any():
+    demo = _zero_cost_demo(rs.runs) if zero_cost_demo else None
+    if demo is not None:
+        bname, dsname, sig = demo
         try:
-            fig = P.nb201_zc_hexbin("cifar10", "zc_nwot", "val_acc@200")
+            fig = P.zc_hexbin(bname, dsname, "zc_nwot", sig)
         except Exception as e:  # a benchmark-level extra: the report stands without it
             warnings.warn(f"zero-cost figure skipped: {e}", stacklevel=2)
         else:
             w.text("## Zero-cost proxy (benchmark level)")
             w.figure(
-                "zc_nwot_cifar10",
+                f"zc_nwot_{dsname}",
                 fig,
-                "NB201 cifar10: NASWOT (`zc_nwot`, NAS-Bench-Suite-Zero) against 200-epoch "
-                "validation accuracy for every cell with a score (published Spearman about "
-                "0.79).",
+                f"{bname} {dsname}: NASWOT (`zc_nwot`, NAS-Bench-Suite-Zero) against `{sig}` "
+                "for every cell with a score.",
             )
 
     # -- summary in words
@@ -554,6 +636,20 @@ def build_report(
     path = out / "report.md"
     path.write_text("\n".join(w.lines))
     return path
+
+
+def _zero_cost_demo(runs: pd.DataFrame) -> tuple[str, str, str] | None:
+    """The first (benchmark, dataset, signal) of the runs whose benchmark ships ``zc_nwot``."""
+    from harness.benchmarks import get_benchmark
+
+    for bname, dsname in runs[["benchmark", "dataset"]].drop_duplicates().itertuples(index=False):
+        try:
+            bench = get_benchmark(str(bname))
+            if "zc_nwot" in bench.metric_names(str(dsname), "proxy"):
+                return str(bname), str(dsname), bench.signal_metric(str(dsname))
+        except NashError:
+            continue
+    return None
 
 
 def _slug(s: str) -> str:

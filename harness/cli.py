@@ -23,48 +23,14 @@ class _Parser(argparse.ArgumentParser):
 
 
 def _cmd_query(args: argparse.Namespace) -> int:
-    if args.benchmark == "nb201":
-        from harness.benchmarks import nb201 as tables
-        from harness.spaces import nb201
+    from harness.benchmarks import get_benchmark
 
-        arch = nb201.parse(args.arch)
-        idx = nb201.index_of(arch)
-        t = tables.load()
-        row = t.row(idx)
-        out = {
-            "benchmark": "nb201",
-            "index": idx,
-            "arch_str": nb201.arch_to_str(arch),
-            "naslib_op_indices": list(nb201.to_naslib(arch)),
-            "unique_str": nb201.NB201Space().canonical(arch),
-            "output_connected": nb201.output_connected(arch),
-            "metrics": row,
-        }
-    elif args.benchmark == "nb101-30k":
-        from harness.benchmarks import nb101 as table
-        from harness.spaces.nb101 import NB101Space
-
-        space = NB101Space()
-        text = args.arch.strip()
-        if len(text) == 32 and all(c in "0123456789abcdef" for c in text):
-            h = text
-            spec = None
-        else:
-            cell = space.from_str(text)
-            h = space.canonical(cell)
-            spec = space.to_str(cell)
-        out = {
-            "benchmark": "nb101-30k",
-            "hash": h,
-            "spec": spec,
-            "metrics": table.load().row(h),
-            "note": "validation accuracy of one training repeat (percent); the shipped NB101 "
-            "data has no test accuracy",
-        }
-    else:
-        from harness.errors import unknown
-
-        raise unknown("benchmark", args.benchmark, ["nb201", "nb101-30k"])
+    bench = get_benchmark(args.benchmark)
+    key = bench.parse(args.arch)
+    out: dict[str, Any] = {"benchmark": bench.name, **bench.cell_info(key)}
+    if bench.query_note:
+        out["note"] = bench.query_note
+    out["metrics"] = bench.row(key)
     if args.json:
         print(json.dumps(out, indent=1))
     else:
@@ -120,8 +86,16 @@ def _cmd_data(args: argparse.Namespace) -> int:
 
         print("converters from the public originals (`nash data fetch`):")
         print("\n".join(fetch.status_lines()))
+        if verify:  # the converted caches too, each file hashed in full
+            from harness.benchmarks import cache_integrity
+
+            print("converted caches (integrity record, every file hashed):")
+            for d, why in cache_integrity.verify_all(cache_dir()):
+                state = "ok    " if why is None else "FAILED"
+                print(f"  {state} {d}" + (f"  ({why})" if why else ""))
+                bad += why is not None
         if bad and verify:
-            print(f"{bad} file(s) missing or corrupted", file=sys.stderr)
+            print(f"{bad} file(s) or cache(s) missing or corrupted", file=sys.stderr)
             return 2
         return 0
     if args.action == "convert":
@@ -256,19 +230,24 @@ def _report_failures(grid: Any) -> int:
 
 
 def _cmd_report(args: argparse.Namespace) -> int:
-    import json
     from pathlib import Path
 
+    from analysis.load import read_experiment_json
     from analysis.report import build_report
 
     dirs = [Path(d) for d in args.results]
     out = args.out
+    _check_out_dir(out)
     if out is None:  # reports/runs/<experiment> -> reports/<experiment>
         first = dirs[0]
         name = first.name
         ej = first / "experiment.json"
         if ej.is_file():
-            name = json.loads(ej.read_text()).get("name", name)
+            name = read_experiment_json(ej)["name"]
+        from harness.runner.validate import LABEL_RE
+
+        if not LABEL_RE.fullmatch(name):
+            raise NashError(f"cannot name a report after {name!r}; give --out")
         out = Path("reports") / name
     path = build_report(dirs, out, align=args.align, seed=args.seed)
     print(f"report written to {path}")
@@ -276,39 +255,46 @@ def _cmd_report(args: argparse.Namespace) -> int:
 
 
 def _cmd_list(args: argparse.Namespace) -> int:
-    from harness.evaluators.tabular import BENCHMARKS
+    from harness.benchmarks import BENCHMARKS, get_benchmark
+    from harness.spaces import SPACES
     from harness.strategies import STRATEGIES
+    from harness.surrogates import SURROGATES
 
     what = args.what
     if what in ("all", "benchmarks"):
         print("benchmarks:")
-        from harness.benchmarks import nb201 as t201
-
-        print(
-            "  nb201      NAS-Bench-201 / NATS-Bench tss, 15,625 cells; datasets: "
-            + ", ".join(t201.DATASETS)
-        )
-        print(
-            "  nb101-30k  NAS-Bench-101 sample of 30,001 real cells (validation only); "
-            "dataset: cifar10"
-        )
-        assert set(BENCHMARKS) == {"nb201", "nb101-30k"}
+        for e in BENCHMARKS:
+            print(f"  {e.name:<18} {e.description}")
     if what in ("all", "datasets"):
-        from harness.benchmarks import nb201 as t201
-
-        print("datasets and search signals (nb201):")
-        t = t201.load()
-        for ds in t201.DATASETS:
-            print(
-                f"  {ds:<16} signals: {', '.join(t.metrics(ds, 'signal'))}; "
-                f"{len(t.metrics(ds, 'proxy'))} zero-cost proxies"
-            )
+        print("datasets and search signals:")
+        for e in BENCHMARKS:
+            try:
+                bench = get_benchmark(e.name)
+            except NashError as err:  # e.g. data not found here: say so, list the rest
+                print(f"  {e.name}: unavailable ({err})")
+                continue
+            for ds in bench.datasets:
+                sig = bench.metric_names(ds, "signal")
+                prox = bench.metric_names(ds, "proxy")
+                print(
+                    f"  {e.name:<18} {ds:<16} signals: {', '.join(sig) or 'none'}; "
+                    f"{len(prox)} zero-cost proxies"
+                )
     if what in ("all", "strategies"):
         print("strategies:")
-        for e in STRATEGIES:
-            print(f"  {e.name:<24} {e.description}")
+        for st in STRATEGIES:
+            print(f"  {st.name:<24} {st.description}")
     if what in ("all", "spaces"):
-        print("search spaces: nb201, nb201-study-genome, nb101, nb101-30k-pool")
+        print("search spaces:")
+        for sp in SPACES:
+            print(f"  {sp.name:<22} {sp.description}")
+    if what in ("all", "surrogates"):
+        print("surrogates:")
+        for su in SURROGATES:
+            print(f"  {su.name:<22} {su.description}")
+    for reg in (BENCHMARKS, SPACES, STRATEGIES, SURROGATES):
+        for msg in reg.broken.values():
+            print(f"skipped: {msg}", file=sys.stderr)
     return 0
 
 
@@ -493,7 +479,7 @@ def build_parser() -> argparse.ArgumentParser:
     sub = p.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
     q = sub.add_parser("query", help="print every metric of one cell")
-    q.add_argument("benchmark", help="nb201 or nb101-30k")
+    q.add_argument("benchmark", help="a registered benchmark (see `nash list benchmarks`)")
     q.add_argument(
         "arch",
         help="NB201: official arch string or index 0..15624; NB101: hash or spec string",
@@ -657,7 +643,7 @@ def build_parser() -> argparse.ArgumentParser:
         "what",
         nargs="?",
         default="all",
-        choices=["all", "benchmarks", "datasets", "strategies", "spaces"],
+        choices=["all", "benchmarks", "datasets", "strategies", "spaces", "surrogates"],
     )
     ls.set_defaults(func=_cmd_list)
     return p

@@ -34,15 +34,16 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from harness.errors import ConfigError, NashError
+from harness.evaluators.objectives import parse_benchmark_table, parse_strategy_table
 from harness.runner import validate as V
 from harness.runner.fsafe import clean_leftovers, inside, locked, write_dir_atomic
+from harness.runner.components import EVALUATORS, build_run, simulated
 from harness.runner.loop import Budget, run_search
 
 if TYPE_CHECKING:
     from harness.runner.engines import Engine, Outcome
 
 FORMAT_VERSION = 1
-EVALUATORS = ("tabular", "naswot", "training")
 _BENCH_KEYS = {
     "proxy_dataset",
     "evaluator",
@@ -56,8 +57,12 @@ _BENCH_KEYS = {
     "space_params",
     "noise_sigma",
     "noise_seed",
+    "objectives",
+    "constraints",
+    "reference_point",
 }
 _STRAT_KEYS = {
+    "constraints",
     "workers",
     "gpus_per_eval",
     "max_seeds",
@@ -123,6 +128,9 @@ class BenchmarkSpec:
     evaluator: str = "tabular"
     evaluator_params: dict[str, Any] = field(default_factory=dict)
     proxy_dataset: str | None = None
+    #: declared search objectives, constraints and reference point (plain data; see
+    #: :mod:`harness.evaluators.objectives`); None: the one signal
+    objectives: dict[str, Any] | None = None
 
 
 @dataclass(frozen=True)
@@ -146,6 +154,8 @@ class StrategySpec:
     workers: int = 1
     #: GPUs each real evaluation asks Ray for (only with workers > 1 on --engine ray)
     gpus_per_eval: float = 0.0
+    #: constraints replacing the benchmark's (None: the benchmark's)
+    constraints: list[dict[str, Any]] | None = None
 
 
 @dataclass(frozen=True)
@@ -171,6 +181,10 @@ class RunSpec:
         st.pop("gpus_per_eval")  # nor where evaluations are placed
         if st["workers"] == 1:  # the sequential default keeps the identities of older runs
             st.pop("workers")
+        if st["constraints"] is None:  # so do single-objective runs
+            st.pop("constraints")
+        if d["benchmark"]["objectives"] is None:
+            d["benchmark"].pop("objectives")
         d["format_version"] = FORMAT_VERSION
         return d
 
@@ -294,6 +308,7 @@ def parse_experiment(raw: Mapping[str, Any], *, source: str = "") -> Experiment:
                 evaluator=V.get_str(where, b, "evaluator", "tabular"),
                 evaluator_params=V.get_table(where, b, "evaluator_params", {}),
                 proxy_dataset=V.get_str(where, b, "proxy_dataset", None),
+                objectives=parse_benchmark_table(where, b),
             )
         )
     sspecs = []
@@ -326,6 +341,7 @@ def parse_experiment(raw: Mapping[str, Any], *, source: str = "") -> Experiment:
                 gpus_per_eval=_non_negative(
                     f"{where} gpus_per_eval", s.get("gpus_per_eval", top_gpus)
                 ),
+                constraints=parse_strategy_table(where, s),
             )
         )
     V.check_unique("benchmark", [b.label for b in bspecs])
@@ -400,164 +416,6 @@ def load_experiment(path: str | Path) -> Experiment:
         raise ConfigError(f"{p}: {e}") from None
 
 
-# -- building components ---------------------------------------------------------------------
-SPACES: dict[str, Callable[..., Any]] = {}
-
-
-def make_space(name: str, params: Mapping[str, Any]) -> Any:
-    from harness.errors import unknown
-
-    def nb201(**kw: Any) -> Any:
-        from harness.spaces.nb201 import NB201Space
-
-        return NB201Space(**kw)
-
-    def nb201_study(**kw: Any) -> Any:
-        from harness.spaces.nb201_genome import NB201StudyGenomeSpace
-
-        return NB201StudyGenomeSpace(**kw)
-
-    def nb101(**kw: Any) -> Any:
-        from harness.spaces.nb101 import NB101Space
-
-        return NB101Space(**kw)
-
-    def nb101_pool(**kw: Any) -> Any:
-        from harness.spaces.nb101_pool import NB101PoolSpace
-
-        return NB101PoolSpace(**kw)
-
-    table = {
-        "nb201": nb201,
-        "nb201-study-genome": nb201_study,
-        "nb101": nb101,
-        "nb101-30k-pool": nb101_pool,
-    }
-    if name not in table:
-        raise unknown("search space", name, table)
-    try:
-        return table[name](**params)
-    except TypeError as e:
-        raise ConfigError(f"search space {name!r}: {e}") from None
-
-
-SURROGATE_NB101 = "nb101-surrogate"
-_DEFAULT_SPACE = {"nb201": "nb201", "nb101-30k": "nb101-30k-pool", SURROGATE_NB101: "nb101"}
-
-
-def build_run(spec: RunSpec) -> tuple[Any, Any, Budget, Any]:
-    """Instantiate (strategy, evaluator, budget, final evaluator) for one run.
-
-    Seeds come from (root_seed, seed) only. When the search signal is a zero-cost proxy, the
-    final evaluator looks up the validation accuracy of the recommended cell once (one training,
-    charged), so proxy-driven searches pay for the cell they pick.
-    """
-    from harness import strategies
-    from harness.errors import unknown
-    from harness.evaluators.tabular import BENCHMARKS, TabularEvaluator
-
-    b, s = spec.benchmark, spec.strategy
-    names = (*BENCHMARKS, SURROGATE_NB101)
-    if b.name not in names:
-        raise unknown("benchmark", b.name, names)
-    space_name = s.space or b.space or _DEFAULT_SPACE[b.name]
-    space_params = s.space_params if s.space_params is not None else b.space_params
-    space = make_space(space_name, space_params)
-    kind = s.evaluator or b.evaluator
-    eparams = s.evaluator_params if s.evaluator_params is not None else b.evaluator_params
-    if kind not in EVALUATORS:
-        raise unknown("evaluator", kind, EVALUATORS)
-    evaluator: Any
-    if b.name == SURROGATE_NB101:  # the full NB101 space, labelled as surrogate-based
-        from harness.evaluators.surrogate_benchmark import make_nb101_surrogate_evaluator
-
-        if kind != "tabular" or eparams or b.dataset != "cifar10":
-            raise ConfigError(
-                f"{SURROGATE_NB101} is a surrogate table of NB101 cifar10 validation accuracy: "
-                "it takes no evaluator kind or evaluator_params and only dataset cifar10"
-            )
-        evaluator = make_nb101_surrogate_evaluator(space=space, seed=0)
-    elif kind == "naswot":
-        from harness.evaluators.zero_cost import ZeroCostEvaluator
-
-        try:
-            evaluator = ZeroCostEvaluator(b.name, b.dataset, space=space, **eparams)
-        except TypeError as e:
-            raise ConfigError(f"evaluator 'naswot': {e}") from None
-    elif kind == "training":  # real training: evaluator_params hold the data and the recipe
-        from harness.evaluators.training import TrainingEvaluator
-
-        tparams = dict(eparams)
-        tdata = tparams.pop("dataset", b.dataset)  # evaluator_params' dataset wins
-        if b.fidelity is not None:  # the benchmark's fidelity is the default epochs
-            if tparams.setdefault("epochs", b.fidelity) != b.fidelity:
-                raise ConfigError(
-                    f"{b.label}: fidelity = {b.fidelity} and evaluator_params epochs = "
-                    f"{tparams['epochs']} disagree; set one of them"
-                )
-        try:
-            evaluator = TrainingEvaluator(
-                {"nb201": "nb201", "nb101-30k": "nb101"}[b.name], tdata, space=space, **tparams
-            )
-        except TypeError as e:
-            raise ConfigError(f"evaluator 'training': {e}") from None
-    else:
-        if eparams:
-            raise ConfigError(
-                f"evaluator 'tabular' takes no evaluator_params (got {sorted(eparams)}); use "
-                "signal, fidelity and noise_sigma"
-            )
-        evaluator = TabularEvaluator(
-            b.name,
-            b.dataset,
-            signal=s.signal or b.signal,
-            fidelity=b.fidelity,
-            space=space,
-            noise_sigma=b.noise_sigma,
-            noise_seed=b.noise_seed,
-            proxy_dataset=b.proxy_dataset,
-        )
-    ss = np.random.SeedSequence([spec.root_seed, spec.seed])
-    strategy = strategies.create(s.name, space, seed=ss, **s.params)
-    if s.budget.train_s is not None and not evaluator.records_train_time:
-        raise ConfigError(
-            f"strategy {s.label!r} on {b.label}: a budget in training seconds needs recorded "
-            f"training times, which {b.name} does not have; use evaluations"
-        )
-    if s.workers > 1:
-        from harness.runner.loop import async_strategy_names
-
-        if not strategy.supports_async:
-            raise ConfigError(
-                f"strategy {s.label!r}: {s.name} needs each result before its next proposal, "
-                f"so workers = {s.workers} is impossible; asynchronous strategies: "
-                f"{', '.join(async_strategy_names())}"
-            )
-        if _simulated(kind, b.name) and not evaluator.records_train_time:
-            raise ConfigError(
-                f"strategy {s.label!r} on {b.label}: simulating workers = {s.workers} needs "
-                f"recorded training times, which {b.name} does not have; use nb101-30k or "
-                "nb101-surrogate (or real training on --engine ray)"
-            )
-    final = None
-    if evaluator.is_proxy:
-        final = TabularEvaluator(
-            b.name,
-            b.dataset,
-            signal="val_acc",
-            fidelity=b.fidelity,
-            space=space,
-            noise_sigma=b.noise_sigma,
-            noise_seed=b.noise_seed,
-        )
-    return strategy, evaluator, s.budget, final
-
-
-def _simulated(kind: str, bench: str) -> bool:
-    """Evaluations that are table lookups: their asynchrony is simulated, never distributed."""
-    return kind == "tabular" or bench == SURROGATE_NB101
-
-
 # -- running ---------------------------------------------------------------------------------
 def _versions() -> dict[str, str]:
     from importlib.metadata import PackageNotFoundError, version
@@ -611,9 +469,7 @@ def compute_run(spec: RunSpec) -> RunOutput:
     strategy, evaluator, budget, final_evaluator = build_run(spec)
     s = spec.strategy
     executor = None
-    if s.workers > 1 and not _simulated(
-        s.evaluator or spec.benchmark.evaluator, spec.benchmark.name
-    ):
+    if s.workers > 1 and not simulated(s.evaluator or spec.benchmark.evaluator):
         from harness.runner.executors import RayExecutor
 
         executor = RayExecutor(evaluator, s.workers, gpus=s.gpus_per_eval)
