@@ -7,7 +7,6 @@ numbers are reproducible.
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
 import numpy as np
@@ -15,9 +14,13 @@ import pandas as pd
 
 
 def load_manifests(root: str | Path) -> pd.DataFrame:
+    """One row per current, intact run (stale and damaged runs are listed in ``attrs``)."""
+    from analysis.load import current_runs
+
     rows = []
-    for mf in sorted(Path(root).rglob("run.json")):
-        m = json.loads(mf.read_text())
+    problems: list[str] = []
+    for run_dir, m, _key in current_runs(Path(root), problems):
+        mf = run_dir / "run.json"
         cfg = m["config"]
         rows.append(
             {
@@ -38,6 +41,7 @@ def load_manifests(root: str | Path) -> pd.DataFrame:
     df = pd.DataFrame(rows)
     if not df.empty:
         _fill_validation_only(df)
+    df.attrs["problems"] = problems
     return df
 
 
@@ -75,8 +79,8 @@ def bootstrap_ci(
 def summarize_experiment(root: str | Path) -> str:
     df = load_manifests(root)
     if df.empty:
-        return f"no finished runs under {root}"
-    lines = [f"results: {root}"]
+        return "\n".join([f"no finished runs under {root}", *df.attrs.get("problems", [])])
+    lines = [f"results: {root}", *df.attrs.get("problems", [])]
     for bench, part in df.groupby("benchmark", sort=False):
         label = part["report_label"].iloc[0]
         lines.append(f"\n[{bench}] reported metric: {label} of the cell chosen by the signal")

@@ -41,9 +41,28 @@ def data_roots() -> list[Path]:
 
 
 def cache_dir() -> Path:
-    """The directory for converted tables; created on first use."""
-    path = Path(os.environ.get("NASH_CACHE_DIR", "~/.cache/nash")).expanduser()
-    path.mkdir(parents=True, exist_ok=True)
+    """The directory for converted tables; created on first use.
+
+    Raises :class:`ConfigError` (one line naming ``NASH_CACHE_DIR``) when it is a file or cannot be
+    created, instead of a traceback from whichever cache is opened first.
+    """
+    from harness.errors import ConfigError
+
+    raw = os.environ.get("NASH_CACHE_DIR")
+    path = Path(raw or "~/.cache/nash").expanduser()
+    what = f"NASH_CACHE_DIR={raw!r}" if raw else f"the default cache directory {path}"
+    try:
+        path.mkdir(parents=True, exist_ok=True)
+    except (FileExistsError, NotADirectoryError):
+        raise ConfigError(
+            f"{what} is a file (or lies below one), not a directory; set NASH_CACHE_DIR to a "
+            "writable directory"
+        ) from None
+    except OSError as e:
+        raise ConfigError(
+            f"{what} cannot be created ({e.strerror or e}); set NASH_CACHE_DIR to a writable "
+            "directory"
+        ) from None
     return path
 
 

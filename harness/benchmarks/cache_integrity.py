@@ -38,7 +38,7 @@ RECORD = "integrity.json"
 FORMAT = 1
 
 #: (directory, file states) already verified by this process
-_VERIFIED: set[tuple[str, tuple[tuple[str, int, int, int], ...]]] = set()
+_VERIFIED: set[tuple[str, tuple[tuple[str, int, int, int, int], ...]]] = set()
 
 
 def notice(message: str) -> None:
@@ -51,11 +51,13 @@ def _record_digest(rec: Mapping[str, Any]) -> str:
     return hashlib.sha256(json.dumps(body, sort_keys=True).encode()).hexdigest()
 
 
-def _states(d: Path, names: list[str]) -> tuple[tuple[str, int, int, int], ...]:
+def _states(d: Path, names: list[str]) -> tuple[tuple[str, int, int, int, int], ...]:
+    """Size, mtime, change time and inode of each file: any write changes the change time, which
+    (unlike mtime) cannot be set back, so an edit is never taken for a state already verified."""
     out = []
     for n in [RECORD, *names]:
         st = (d / n).stat()
-        out.append((n, st.st_size, st.st_mtime_ns, st.st_ino))
+        out.append((n, st.st_size, st.st_mtime_ns, st.st_ctime_ns, st.st_ino))
     return tuple(out)
 
 
@@ -109,12 +111,19 @@ def check(
 
 
 def build(
-    final: Path, write: Callable[[Path], None], *, kind: str, sources: Mapping[str, str]
+    final: Path,
+    write: Callable[[Path], None],
+    *,
+    kind: str,
+    sources: Mapping[str, str],
+    dataset: str | None = None,
 ) -> Path:
     """Write a cache directory atomically: ``write(tmp)`` fills ``tmp``, then it is recorded.
 
-    Raises :class:`ConfigError` when the cache directory cannot be written and
-    :class:`DataError` on a full disk; in both cases nothing is left behind.
+    ``dataset`` names the registered data set the sources belong to (``nash data verify``
+    compares the record's sources with it). Raises :class:`ConfigError` when the cache directory
+    cannot be written and :class:`DataError` on a full disk; in both cases nothing is left
+    behind.
     """
     root = final.parent
     try:
@@ -130,6 +139,7 @@ def build(
                 "kind": kind,
                 "format": FORMAT,
                 "sources": dict(sources),
+                "dataset": dataset,
                 "files": {
                     n: {"size": (tmp / n).stat().st_size, "sha256": sha256_file(tmp / n)}
                     for n in names
@@ -200,4 +210,34 @@ def open_verified(
     why = check(out, kind=kind, sources=sources, full=True)
     if why is not None:  # pragma: no cover - a cache just written fails: the disk is failing
         raise DataError(f"the rebuilt cache {out} fails its check ({why}); check the disk")
+    return out
+
+
+def verify_all(root: Path) -> list[tuple[Path, str | None]]:
+    """Every cache under ``root`` (and ``root/official``), each hashed in full: (dir, problem).
+
+    A cache of a registered data set must also have been built from the files that verify now.
+    Temporary and set-aside directories (hidden names) are skipped.
+    """
+    from harness.benchmarks import registry
+
+    out: list[tuple[Path, str | None]] = []
+    dirs = [root, root / "official"]
+    for parent in dirs:
+        if not parent.is_dir():
+            continue
+        for d in sorted(parent.iterdir()):
+            if d.name.startswith(".") or not d.is_dir() or not (d / RECORD).exists():
+                continue
+            rec = read_record(d) or {}
+            kind = str(rec.get("kind"))
+            sources: Mapping[str, str] | None = None
+            ds = rec.get("dataset")
+            if isinstance(ds, str):
+                try:
+                    sources = registry.verified_sources(ds)
+                except DataError as e:
+                    out.append((d, f"its sources do not verify ({e})"))
+                    continue
+            out.append((d, check(d, kind=kind, sources=sources, full=True)))
     return out

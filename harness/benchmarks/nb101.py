@@ -79,7 +79,9 @@ def _build(d: Path) -> Path:
             np.save(f, vals)
         (tmp / "hashes.json").write_text(json.dumps(hashes))
 
-    return cache_integrity.build(d, write, kind=_KIND, sources={_FILE: sha})
+    return cache_integrity.build(
+        d, write, kind=_KIND, sources={_FILE: sha}, dataset="nb101-30k"
+    )
 
 
 class NB101Table:

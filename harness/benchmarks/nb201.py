@@ -182,7 +182,7 @@ def _build(d: Path) -> Path:
             json.dumps([[c.dataset, c.metric, c.role] for c in cols])
         )
 
-    return cache_integrity.build(d, write, kind=_KIND, sources=sources)
+    return cache_integrity.build(d, write, kind=_KIND, sources=sources, dataset="nb201")
 
 
 class NB201Tables:
