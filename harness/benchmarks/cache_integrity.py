@@ -5,8 +5,8 @@ of ``columns.json`` would otherwise change results silently (the sources' sha256
 sources). Each cache directory holds ``integrity.json``: the kind and format of the cache, the
 sha256 of every source it was built from (as hashed in full at build time) and the size and sha256
 of every file in it. Opening a cache checks the record against the sources the caller expects
-and every file's size and sha256, once per process per file state (size, mtime, inode): the NB201
-arrays are 12 MB, a few milliseconds of hashing.
+and every file's size and sha256, once per process per file state (size, mtime, change time,
+inode): the NB201 arrays are 12 MB, a few milliseconds of hashing.
 
 On a mismatch the caller rebuilds the cache from its (re-verified) sources and says so on stderr;
 nothing is ever read from a cache that failed its check. A hand-written record cannot make an
