@@ -430,6 +430,11 @@ def _cmd_score(args: argparse.Namespace) -> int:
         raise NashError(f"--threads must be >= 1, got {args.threads}")
     if args.limit is not None and args.limit < 0:
         raise NashError(f"--limit must be >= 0, got {args.limit}")
+    if args.out is not None and (Path(args.out).is_dir() or Path(args.out).suffix != ".csv"):
+        raise NashError(
+            f"--out {args.out} must be the score table's file path ending in .csv (its "
+            "settings go beside it as .json), e.g. --out scores/nb201_naswot.csv"
+        )
     if args.benchmark == "nb101":
         if args.scope != "classes":
             raise NashError(

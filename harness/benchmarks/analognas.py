@@ -226,8 +226,21 @@ def load() -> np.ndarray:
     return values
 
 
+@functools.cache
+def _naslib_index() -> dict[tuple[int, ...], int]:
+    """NASLib op tuple -> NB201 index for all 15,625 cells (scalar lookups)."""
+    out = {}
+    for idx in range(nb201.N_CELLS):
+        out[nb201.to_naslib(nb201.arch_of_index(idx))] = idx
+    return out
+
+
 def key_of_naslib(op_indices: object) -> int:
     """NB201 index of an analog-nasbench / NASLib op tuple; an error names what is wrong."""
+    if type(op_indices) is tuple:
+        hit = _naslib_index().get(op_indices)
+        if hit is not None:
+            return hit
     try:
         t = tuple(int(x) for x in op_indices)  # type: ignore[attr-defined]
     except (TypeError, ValueError):
@@ -299,6 +312,21 @@ class AnalogNASBenchmark(Benchmark):
 
     def column(self, dataset: str, metric: str) -> np.ndarray:
         return np.asarray(load()[self._row(dataset, metric)], dtype=np.float64)
+
+    def value(self, dataset: str, metric: str, key: Hashable) -> float:
+        """One value (the scalar path: no array conversions)."""
+        i = self._rows.get((dataset, metric))
+        if i is None:
+            i = self._rows[(dataset, metric)] = self._row(dataset, metric)
+        if isinstance(key, bool) or not isinstance(key, int | np.integer):
+            raise NotInBenchmark(f"AnalogNAS-Bench keys are NB201 indices, got {key!r}")
+        if not 0 <= key < nb201.N_CELLS:
+            raise NotInBenchmark(f"NB201 index {key} is outside 0..{nb201.N_CELLS - 1}")
+        return float(load()[i, key])
+
+    @functools.cached_property
+    def _rows(self) -> dict[tuple[str, str], int]:
+        return {}
 
     def report_label(self, dataset: str) -> str:
         m = self.metric(dataset, self.report_metric(dataset))

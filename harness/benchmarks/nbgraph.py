@@ -167,18 +167,29 @@ def build_cache(dataset: str, force: bool = False) -> Path:
     return d
 
 
-@dataclass(frozen=True)
+@dataclass
 class Table:
     """One dataset: sorted keys and the memory-mapped value matrix [field, key]."""
 
     keys: np.ndarray
     values: np.ndarray
 
+    @functools.cached_property
+    def row_of(self) -> dict[int, int]:
+        """Key -> row, for one-at-a-time lookups."""
+        return {k: i for i, k in enumerate(self.keys.tolist())}
+
+    @functools.cached_property
+    def key_tuple(self) -> tuple[int, ...]:
+        return tuple(self.keys.tolist())
+
     def rows(self, keys: Sequence[Hashable]) -> np.ndarray:
         """Row of every key (-1 where absent)."""
+        if keys is self.key_tuple:  # every key, in order (e.g. ``Benchmark.column``)
+            return np.arange(self.keys.size)
         try:
             k = np.asarray(keys, dtype=np.int64).reshape(-1)
-        except (TypeError, ValueError):
+        except (TypeError, ValueError, OverflowError):
             k = np.array([_as_int(x) for x in keys], dtype=np.int64)
         pos = np.searchsorted(self.keys, k)
         pos = np.minimum(pos, self.keys.size - 1)
@@ -259,9 +270,24 @@ class NBGraphBenchmark(Benchmark):
     def cell_of(self, key: Hashable) -> Hashable:
         return _main_space().arch_of_key(_as_int(key))
 
-    @functools.cache  # noqa: B019
     def keys(self, dataset: str) -> Sequence[Hashable]:
-        return tuple(load(self.dataset(dataset)).keys.tolist())
+        return load(self.dataset(dataset)).key_tuple
+
+    def value(self, dataset: str, metric: str, key: Hashable) -> float:
+        """One value (the scalar path: a dict lookup instead of array conversions)."""
+        fi = self._fields.get((dataset, metric))
+        if fi is None:
+            ds = self.dataset(dataset)
+            fi = self._fields[(dataset, metric)] = (ds, self._field(ds, metric))
+        t = load(fi[0])
+        row = t.row_of.get(key) if isinstance(key, int) else t.row_of.get(_as_int(key))
+        if row is None:
+            raise NotInBenchmark(self._missing(fi[0], key))
+        return float(t.values[fi[1], row])
+
+    @functools.cached_property
+    def _fields(self) -> dict[tuple[str, str], tuple[str, int]]:
+        return {}
 
     def values(self, dataset: str, metric: str, keys: Sequence[Hashable]) -> np.ndarray:
         ds = self.dataset(dataset)

@@ -235,7 +235,7 @@ def parse(text: str | int | Sequence[int]) -> NB201Arch:
     """Accept an official string, an index (int or digit string) or an official op tuple."""
     if isinstance(text, str):
         s = text.strip()
-        if s.isdigit():
+        if s.lstrip("+-").isdigit():  # "-1" is an index out of range, not a malformed string
             return arch_of_index(int(s))
         return str_to_arch(s)
     if isinstance(text, int | np.integer):

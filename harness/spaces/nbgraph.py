@@ -196,13 +196,31 @@ class NBGraphSpace(SearchSpace[NBGraphArch]):
             c = c * len(OPS) + int(op)
         return c
 
+    def _valid_code(self, arch: object) -> int:
+        """The genotype code of a valid architecture (fast path for well-formed tuples; anything
+        else goes through :meth:`check`, whose error names the problem)."""
+        if type(arch) is tuple and len(arch) == 2 * N_NODES:
+            li = _LINK_INDEX.get(arch[:N_NODES])
+            o0, o1, o2, o3 = arch[N_NODES:]
+            pos = self._pos
+            if (
+                li is not None
+                and o0 in pos
+                and o1 in pos
+                and o2 in pos
+                and o3 in pos
+                and not (o0 == o1 == o2 == o3 == self._skip)
+            ):
+                return int(((li * 9 + o0) * 9 + o1) * 9 + o2) * 9 + o3
+        return self.code(self.check(arch))
+
     def key(self, arch: NBGraphArch) -> int:
         """The package's hash of a genotype (the benchmark's record key)."""
-        return int(key_table()[self.code(self.check(arch))])
+        return int(key_table()[self._valid_code(arch)])
 
     def keys_of(self, archs: Sequence[NBGraphArch]) -> np.ndarray:
         """Package hashes of many genotypes at once."""
-        codes = np.fromiter((self.code(self.check(a)) for a in archs), np.int64, len(archs))
+        codes = np.fromiter((self._valid_code(a) for a in archs), np.int64, len(archs))
         return key_table()[codes]
 
     def all_keys(self) -> np.ndarray:
