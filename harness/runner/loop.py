@@ -6,6 +6,12 @@ a query of a (cell, fidelity, training seed) already evaluated in this run is an
 run's cache and costs nothing (a real harness would not retrain it), unless ``count_repeats``
 charges it as the reference study did. Both counts are in every row, so every verdict can be
 given under both accountings.
+
+A strategy may choose the fidelity of each query (:class:`~harness.strategies._base.Proposal`);
+what that costs, and when a cell continues from a lower fidelity, is in
+:mod:`harness.runner.fidelity`. Every row carries ``cost_frac`` (full-evaluation equivalents
+charged) and ``cum_cost``; an ``evaluations`` budget counts ``cum_cost``. The incumbent is the
+best signal at the run's full fidelity (lower-fidelity signals are not comparable with it).
 """
 
 from __future__ import annotations
@@ -21,22 +27,24 @@ import numpy as np
 from harness.errors import ConfigError
 from harness.evaluators._base import Evaluator
 from harness.records import EvalResult, Observation
+from harness.runner import fidelity as fid
 from harness.runner.executors import Executor, SimulatedExecutor
-from harness.strategies._base import Strategy
+from harness.strategies._base import Strategy, unwrap
 
 
 @dataclass(frozen=True, slots=True)
 class Budget:
     """When a run stops: the first limit reached. At least one limit must be set.
 
-    ``evaluations``: charged full evaluations (repeats free unless ``count_repeats``);
+    ``evaluations``: charged full-evaluation equivalents (repeats free unless
+    ``count_repeats``; a lower-fidelity evaluation is a fraction, :mod:`harness.runner.fidelity`);
     ``distinct``: distinct cells evaluated; ``train_s``: charged training seconds (only where the
     benchmark records them, or real training measures them); ``wall_s``: wall-clock seconds;
     ``queries``: all queries including free repeats (also a safety cap: a converged evolution
     with free repeats would otherwise never spend its budget).
     """
 
-    evaluations: int | None = None
+    evaluations: float | None = None
     distinct: int | None = None
     train_s: float | None = None
     wall_s: float | None = None
@@ -55,7 +63,7 @@ class Budget:
 
     def reached(self, tally: _Tally) -> str | None:
         """The name of the first limit reached, or None."""
-        if self.evaluations is not None and tally.evals >= self.evaluations:
+        if self.evaluations is not None and tally.cost >= self.evaluations - _EPS:
             return "evaluations"
         if self.distinct is not None and len(tally.distinct) >= self.distinct:
             return "distinct"
@@ -66,6 +74,7 @@ class Budget:
         return None
 
     def default_query_cap(self) -> int:
+        """The safety cap on queries when none is set (see the class doc)."""
         base = self.evaluations or self.distinct or 10_000
         return self.queries or int(max(100 * base, 100_000))
 
@@ -106,6 +115,11 @@ class Trial:
     clock_s: float = math.nan
     #: the worker slot that evaluated it (-1: answered from the run's cache; final phase: -1)
     worker: int = -1
+    #: full-evaluation equivalents charged for this query (harness.runner.fidelity) and their sum
+    cost_frac: float = math.nan
+    cum_cost: float = math.nan
+    #: the lower fidelity this evaluation continued from (-1: trained from scratch)
+    resumed_from: int = -1
 
     def to_row(self) -> dict[str, Any]:
         row = asdict(self)
@@ -120,6 +134,8 @@ class RunResult:
     trials: list[Trial]
     stopped_by: str
     recommendation: Hashable | None
+    #: the fidelity cost model of a multi-fidelity run (empty otherwise), for its manifest
+    accounting: dict[str, Any] = field(default_factory=dict)
 
     @property
     def final(self) -> Trial | None:
@@ -134,6 +150,7 @@ class _Tally:
         self.trials: list[Trial] = []
         self.distinct: set[str] = set()
         self.evals = 0
+        self.cost = 0.0
         self.train_s = 0.0
         self.measured_s = 0.0
         self.wall_s = 0.0
@@ -151,19 +168,29 @@ class _Tally:
         phase: str = "search",
         clock_s: float = math.nan,
         worker: int = -1,
+        frac: float = 1.0,
+        resumed: tuple[int, float] | None = None,
+        full: bool = True,
     ) -> Trial:
+        """Record one query; ``frac`` is the fraction of a full evaluation its fidelity costs,
+        ``resumed`` the (fidelity, train_s) it continued from, ``full`` whether it was at the
+        run's full fidelity (only those update the incumbent)."""
         step = len(self.trials)
         c_full = res.cost.n_full if charge else 0
         c_proxy = res.cost.n_proxy if charge else 0
         train_s = res.cost.train_s if charge else 0.0
         measured_s = res.cost.measured_s if charge else 0.0
+        if resumed is not None and charge and math.isfinite(resumed[1]):
+            train_s = max(train_s - resumed[1], 0.0)
+        cost_frac = frac * c_full
         self.evals += c_full
+        self.cost += cost_frac
         if math.isfinite(train_s):
             self.train_s += train_s
         self.measured_s += measured_s
         if phase == "search":
             self.distinct.add(key)
-            if res.ok and res.signal > self.inc_signal:
+            if full and res.ok and res.signal > self.inc_signal:
                 self.inc_signal, self.inc_test, self.inc_step = res.signal, res.test, step
         self.wall_s = self.clock() - self.t0
         trial = Trial(
@@ -197,6 +224,9 @@ class _Tally:
             extras=dict(res.extras),
             clock_s=clock_s,
             worker=worker,
+            cost_frac=cost_frac,
+            cum_cost=self.cost,
+            resumed_from=resumed[0] if resumed is not None else -1,
         )
         self.trials.append(trial)
         return trial
@@ -252,6 +282,10 @@ def run_search(
     _check_budget(budget, evaluator)
     if query_seeds < 1:
         raise ConfigError(f"query_seeds must be >= 1, got {query_seeds}")
+    full_f = fidelity if fidelity is not None else evaluator.default_fidelity
+    if strategy.multi_fidelity:
+        evaluator = _bind_multi_fidelity(strategy, evaluator, budget, full_f, workers, executor)
+    resumable = fid.continues(evaluator)
     if executor is None:
         executor = SimulatedExecutor(evaluator, workers)
     workers = executor.workers
@@ -271,6 +305,9 @@ def run_search(
     n_asked = 0
     stopped_by: str | None = None  # set when no further evaluation may start
     halted = False  # a limit was reached: in-flight evaluations are cancelled
+    # (cell, training seed) -> highest fidelity trained so far and its training seconds, for
+    # evaluators whose lower fidelities continue into higher ones
+    trained: dict[tuple[str, int], tuple[int, float]] = {}
 
     def finish(
         arch: Hashable,
@@ -281,6 +318,7 @@ def run_search(
         repeat: bool,
         clock_s: float,
         worker: int,
+        q: _Query,
     ) -> str | None:
         trial = tally.record(
             arch,
@@ -291,6 +329,9 @@ def run_search(
             charge=not repeat or count_repeats,
             clock_s=clock_s,
             worker=worker,
+            frac=q.frac if repeat else q.charged_frac,
+            resumed=None if repeat else q.resumed,
+            full=q.fidelity == full_f,
         )
         if on_trial is not None:
             on_trial(trial)
@@ -298,7 +339,8 @@ def run_search(
             Observation(
                 arch=arch,
                 signal=res.signal,
-                fidelity=res.fidelity,
+                # a chosen fidelity is told back as asked, even for a failed evaluation
+                fidelity=q.fidelity if q.explicit else res.fidelity,
                 ok=res.ok,
                 objectives=res.objectives,
                 violation=res.violation,
@@ -308,8 +350,10 @@ def run_search(
 
     def room() -> bool:
         """May another evaluation start without overrunning the budget?"""
-        if budget.evaluations is not None and tally.evals + len(pending) >= budget.evaluations:
-            return False
+        if budget.evaluations is not None:
+            in_flight = sum(p.q.charged_frac for p in pending.values())
+            if tally.cost + in_flight >= budget.evaluations - _EPS:
+                return False
         if budget.distinct is not None:
             keys = tally.distinct | {p.key for p in pending.values()}
             return len(keys) < budget.distinct
@@ -324,23 +368,28 @@ def run_search(
             if n_asked >= cap:
                 stopped_by = "queries"
                 break
-            arch = strategy.ask()
+            arch, asked_f = unwrap(strategy.ask())
             n_asked += 1
             key = space.canonical(arch)
-            f = fidelity if fidelity is not None else evaluator.default_fidelity
+            f = full_f if asked_f is None else _checked_fidelity(asked_f, evaluator, full_f)
             qseed = int(rng.integers(query_seeds)) if query_seeds > 1 else 0
             ck = (key, f, qseed)
+            q = _Query(f, asked_f is not None, fid.cost_fraction(f, full_f))
             if ck in cache:  # answered from the run's cache, at once
                 stop = finish(
-                    arch, key, cache[ck], qseed, repeat=True, clock_s=clock_now, worker=-1
+                    arch, key, cache[ck], qseed, repeat=True, clock_s=clock_now, worker=-1, q=q
                 )
                 if stop:
                     stopped_by, halted = stop, True
             elif ck in by_query:  # the same query is in flight: share its result
                 by_query[ck].followers.append(arch)
             else:
+                prev = trained.get((key, qseed)) if resumable else None
+                if prev is not None and f is not None and prev[0] < f:
+                    q.resumed = prev
+                    q.charged_frac = q.frac - fid.cost_fraction(prev[0], full_f)
                 ticket = n_asked
-                pending[ticket] = by_query[ck] = _Pending(arch, key, ck, qseed)
+                pending[ticket] = by_query[ck] = _Pending(arch, key, ck, qseed, q)
                 executor.submit(ticket, arch, f, qseed)
         if halted or not pending:
             break
@@ -349,6 +398,11 @@ def run_search(
         p = pending.pop(done.ticket)
         del by_query[p.ck]
         cache[p.ck] = done.result
+        f_done = p.q.fidelity
+        if resumable and done.result.ok and f_done is not None:
+            best = trained.get((p.key, p.qseed))
+            if best is None or best[0] < f_done:
+                trained[(p.key, p.qseed)] = (f_done, done.result.cost.train_s)
         stop = finish(
             p.arch,
             p.key,
@@ -357,6 +411,7 @@ def run_search(
             repeat=False,
             clock_s=clock_now,
             worker=done.worker,
+            q=p.q,
         )
         for arch in p.followers:
             stop = stop or finish(
@@ -367,6 +422,7 @@ def run_search(
                 repeat=True,
                 clock_s=clock_now,
                 worker=done.worker,
+                q=p.q,
             )
         if stop:
             stopped_by, halted = stop, True
@@ -380,7 +436,28 @@ def run_search(
         tally.record(
             rec, space.canonical(rec), res, eval_seed=0, repeat=False, charge=True, phase="final"
         )
-    return RunResult(trials=tally.trials, stopped_by=stopped_by, recommendation=rec)
+    acct = fid.accounting(evaluator, full_f) if strategy.multi_fidelity else {}
+    return RunResult(
+        trials=tally.trials, stopped_by=stopped_by, recommendation=rec, accounting=acct
+    )
+
+
+_EPS = 1e-9  # budgets in full-evaluation equivalents are sums of fractions
+
+
+@dataclass(slots=True)
+class _Query:
+    """One query's fidelity and what it costs (``charged_frac`` < ``frac`` when continued)."""
+
+    fidelity: int | None
+    explicit: bool
+    frac: float
+    charged_frac: float = math.nan
+    resumed: tuple[int, float] | None = None
+
+    def __post_init__(self) -> None:
+        if math.isnan(self.charged_frac):
+            self.charged_frac = self.frac
 
 
 @dataclass(slots=True)
@@ -389,7 +466,64 @@ class _Pending:
     key: str
     ck: tuple[str, int | None, int]
     qseed: int
+    q: _Query
     followers: list[Hashable] = field(default_factory=list)
+
+
+def _checked_fidelity(f: int, evaluator: Evaluator, full: int | None) -> int:
+    """A fidelity a strategy chose, refused clearly when the benchmark lacks it."""
+    name = evaluator.describe().get("benchmark", type(evaluator).__name__)
+    if full is None or f not in evaluator.fidelities:
+        offered = ", ".join(map(str, sorted(evaluator.fidelities))) or "none"
+        raise ConfigError(
+            f"a strategy proposed fidelity {f!r}, which {name} does not have (fidelities: "
+            f"{offered}); choose one of those"
+        )
+    if f > full:
+        raise ConfigError(
+            f"a strategy proposed fidelity {f} above the run's full fidelity {full} on {name}; "
+            f"set the benchmark's fidelity to {f} or propose at most {full}"
+        )
+    return f
+
+
+def _bind_multi_fidelity(
+    strategy: Strategy,
+    evaluator: Evaluator,
+    budget: Budget,
+    full: int | None,
+    workers: int,
+    executor: Executor | None,
+) -> Evaluator:
+    """Check a multi-fidelity search can run here; tell the strategy the fidelities offered.
+
+    Returns the evaluator to use: wrapped in :class:`~harness.runner.fidelity.ModelledTimes`
+    where the benchmark records training times only at the full fidelity.
+    """
+    name = evaluator.describe().get("benchmark", type(evaluator).__name__)
+    if full is None or not evaluator.fidelities:
+        raise ConfigError(
+            f"strategy {strategy.name!r} chooses fidelities, but {name} has none here (a "
+            "zero-cost signal or a benchmark without epochs); use a validation-accuracy signal"
+        )
+    offered = tuple(sorted(f for f in evaluator.fidelities if f <= full))
+    strategy.bind_fidelities(offered, full)
+    lowest = min(getattr(strategy, "rungs", offered))
+    if budget.evaluations is not None and budget.evaluations < fid.cost_fraction(lowest, full):
+        raise ConfigError(
+            f"budget evaluations = {budget.evaluations} is smaller than one evaluation at the "
+            f"lowest fidelity {lowest} ({fid.cost_fraction(lowest, full):.4g} full evaluations "
+            f"at {full} epochs); raise the budget"
+        )
+    if workers > 1 and executor is None and not evaluator.records_train_time:
+        raise ConfigError(
+            f"strategy {strategy.name!r} with workers = {workers} needs each fidelity's training "
+            f"time to order completions, and {name} records none; use workers = 1 or a "
+            "benchmark with recorded times (nb101-30k, nb101-surrogate)"
+        )
+    if evaluator.records_train_time and executor is None:
+        return fid.ModelledTimes(evaluator, full)
+    return evaluator
 
 
 def async_strategy_names() -> list[str]:

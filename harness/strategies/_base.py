@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from abc import ABC, abstractmethod
 from collections.abc import Hashable, Sequence
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
@@ -19,6 +20,27 @@ from harness.records import Observation
 from harness.spaces._base import SearchSpace
 
 SeedLike = int | np.random.SeedSequence | None
+
+
+@dataclass(frozen=True, slots=True)
+class Proposal:
+    """An architecture with the fidelity (epochs) to evaluate it at.
+
+    ``ask`` may return a Proposal instead of a plain architecture; a plain architecture means the
+    run's own fidelity (the evaluator's default unless the run sets one), so strategies that never
+    choose a fidelity keep working unchanged. The run loop charges a Proposal what its fidelity
+    costs and tells the strategy the fidelity back in the Observation.
+    """
+
+    arch: Hashable
+    fidelity: int | None = None
+
+
+def unwrap(proposal: Any) -> tuple[Hashable, int | None]:
+    """(architecture, explicit fidelity or None) of what ``ask`` returned."""
+    if isinstance(proposal, Proposal):
+        return proposal.arch, proposal.fidelity
+    return proposal, None
 
 
 def fitness(obs: Observation) -> float:
@@ -33,6 +55,9 @@ class Strategy(ABC):
     #: True when ``ask`` may be called again before earlier asks are told (asynchronous
     #: workers, as in Real et al.). Generational strategies need every result of a generation.
     supports_async: bool = False
+    #: True when ``ask`` returns :class:`Proposal` objects with fidelities of its choosing; the
+    #: run loop then calls ``bind_fidelities`` with the benchmark's fidelities before the first ask
+    multi_fidelity: bool = False
 
     def __init__(self, space: SearchSpace[Any], *, seed: SeedLike = None) -> None:
         self.space = space
@@ -41,7 +66,14 @@ class Strategy(ABC):
 
     @abstractmethod
     def ask(self) -> Hashable:
-        """The next architecture to evaluate."""
+        """The next architecture to evaluate (or a :class:`Proposal` with its fidelity)."""
+
+    def bind_fidelities(self, available: Sequence[int], full: int) -> None:  # noqa: B027
+        """Learn the fidelities the benchmark offers up to the run's full fidelity ``full``.
+
+        Called by the run loop (multi-fidelity strategies only) before the first ``ask``; a
+        strategy raises :class:`~harness.errors.ConfigError` if it asks for one not offered.
+        """
 
     def tell(self, obs: Observation) -> None:
         """Learn the result of an architecture this strategy asked for."""
@@ -55,6 +87,11 @@ class Strategy(ABC):
     def finished(self) -> bool:
         """True when the strategy has nothing more to propose (e.g. its generations are done)."""
         return False
+
+    def describe(self) -> dict[str, Any]:
+        """What a run's manifest should record about the strategy (name; versions of any
+        library it delegates to, in subclasses)."""
+        return {"name": self.name}
 
     def recommend(self) -> Hashable | None:
         """The run's answer: the architecture with the best signal told so far."""
