@@ -41,9 +41,8 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from harness.errors import ConfigError, unknown
+from harness.errors import ConfigError, NashError, unknown
 
-BENCHMARKS = ("nb201", "nb101-30k")
 DEFAULT_SIZES: tuple[int, ...] = (50, 100, 200, 500, 1000)
 DEFAULT_SURROGATES: tuple[str, ...] = ("xgb", "gcn", "mlp", "random_forest")
 DEFAULT_TEST_SIZE = 3000
@@ -158,54 +157,32 @@ class PredictorTask:
 
 
 def load_task(benchmark: str = "nb201", dataset: str = "cifar10") -> PredictorTask:
-    """The benchmark's search signal over all its candidate cells (see the module docstring)."""
-    if benchmark == "nb201":
-        from harness.benchmarks import nb201 as tables
-        from harness.spaces import nb201
+    """The benchmark's search signal over all its candidate cells (see the module docstring).
 
-        if dataset not in tables.DATASETS:
-            raise unknown("NB201 dataset", dataset, tables.DATASETS)
-        t = tables.load()
-        signal = "val_acc@200" if "val_acc@200" in t.metrics(dataset) else "val_acc@12"
-        col = np.asarray(t.column(dataset, signal), dtype=np.float64)
-        ids = np.flatnonzero(np.isfinite(col))
-        space = nb201.NB201Space()
+    Any registered benchmark works: its highest-fidelity validation signal over every key with a
+    value, encoded by the benchmark's own space (whose first encoding is the vector default).
+    """
+    from harness.benchmarks import get_benchmark
+    from harness.spaces import make_space
 
-        def enc201(i: int, kind: str) -> Any:
-            return space.encode(nb201.arch_of_index(int(ids[i])), kind)
+    bench = get_benchmark(benchmark)
+    ds = bench.dataset(dataset)
+    signal = bench.signal_metric(ds)
+    keys = list(bench.keys(ds))
+    col = np.asarray(bench.values(ds, signal, keys), dtype=np.float64)
+    ok = np.flatnonzero(np.isfinite(col))
+    space = make_space(bench.space)
+    vector = [e for e in space.encodings if e != "graph"]
+    if not vector:
+        raise NashError(f"space {space.name} has no vector encoding for predictors")
 
-        return PredictorTask(
-            benchmark, dataset, signal, col[ids], space.encodings, "onehot", enc201
-        )
-    if benchmark == "nb101-30k":
-        from harness.benchmarks import nb101
-        from harness.spaces.nb101 import NB101Space
-        from harness.spaces.nb101_enum import load_nb101_30k_specs
+    def enc(i: int, kind: str) -> Any:
+        return space.encode(bench.cell_of(keys[int(ok[i])]), kind)
 
-        if dataset != "cifar10":
-            raise unknown("NB101 dataset", dataset, ["cifar10"])
-        specs = load_nb101_30k_specs()
-        rec = nb101.load()
-        col = np.asarray(rec.column("val_acc@108"), dtype=np.float64)
-        rows = np.array([rec.row_of(h.decode()) for h in specs.hash], dtype=np.int64)
-        y = col[rows]
-        ok = np.flatnonzero(np.isfinite(y))
-        space101 = NB101Space()
-
-        def enc101(i: int, kind: str) -> Any:
-            return space101.encode(specs.cell_at(int(ok[i])), kind)
-
-        return PredictorTask(
-            benchmark,
-            dataset,
-            "val_acc@108",
-            y[ok],
-            space101.encodings,
-            "adjacency",
-            enc101,
-            unit="validation accuracy [%] (NB101: validation only)",
-        )
-    raise unknown("predictor benchmark", benchmark, BENCHMARKS)
+    unit = "validation accuracy [%]"
+    if not bench.has_test:
+        unit += f" ({bench.name}: validation only)"
+    return PredictorTask(bench.name, ds, signal, col[ok], space.encodings, vector[0], enc, unit)
 
 
 # -- the experiment -------------------------------------------------------------------------------
@@ -493,10 +470,10 @@ def write_report(results: PredictorResults, out: str | Path) -> Path:
         "k = 1 % and 5 % of the held-out set; mean ± sd over seeds; fit / predict in seconds "
         "(one thread, predict = the whole held-out set).",
     ]
-    if s["benchmark"] == "nb101-30k":
+    if "validation only" in results.task.unit:
         lines.append(
-            "NB101: the signal is the 108-epoch VALIDATION accuracy of one training repeat "
-            "(the shipped data has no test accuracy)."
+            f"{s['benchmark']}: the signal is VALIDATION accuracy (the benchmark's data has no "
+            "test accuracy)."
         )
     if caps:
         lines.append("To keep the default run to minutes: " + "; ".join(caps) + ".")
