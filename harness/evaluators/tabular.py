@@ -127,6 +127,8 @@ class TabularEvaluator(Evaluator):
         return self.bench.signal_metric(self.dataset, f)
 
     def _check_fidelity(self, f: int | None) -> None:
+        if f is None and not self.fidelities:
+            return  # a benchmark without fidelities: one value per cell
         if f not in self.fidelities:
             raise NashError(
                 f"{self.benchmark} has no fidelity {f} "

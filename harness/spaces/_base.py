@@ -8,7 +8,7 @@ Strategies only ever talk to a space, never to a benchmark table.
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
-from collections.abc import Hashable, Sequence
+from collections.abc import Hashable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Generic, TypeVar
 
@@ -40,6 +40,11 @@ class SearchSpace(ABC, Generic[A]):
 
     name: str = "space"
     encodings: tuple[str, ...] = ()
+    #: the registered space whose cells ``to_cell`` returns, when not this one (genomes)
+    cell_space: str | None = None
+    #: True where a faithful operator may return its input (a published per-gene mutation);
+    #: the contract then only asks that most mutations change the architecture
+    mutation_may_repeat: bool = False
 
     @abstractmethod
     def sample(self, rng: np.random.Generator) -> A: ...
@@ -87,3 +92,22 @@ class SearchSpace(ABC, Generic[A]):
     def size(self) -> int | None:
         """Number of representable architectures, when known (None when not)."""
         return None
+
+    def categorical_params(self) -> dict[str, tuple[Any, ...]] | None:
+        """Name -> choices of a categorical parametrization, or None when the space has none.
+
+        Why: black-box optimisers (optuna's samplers) search products of categorical choices;
+        a space that can be written as one exposes it here and maps a choice per name back with
+        :meth:`from_params`. Some products contain invalid points (NB101's edge bits).
+        """
+        return None
+
+    def from_params(self, params: Mapping[str, Any]) -> A:
+        """The architecture for one choice per name of :meth:`categorical_params`.
+
+        Raises :class:`~harness.errors.InvalidArchitecture` when the choices form no valid
+        architecture of this space.
+        """
+        from harness.errors import ConfigError
+
+        raise ConfigError(f"search space {self.name!r} has no categorical parametrization")

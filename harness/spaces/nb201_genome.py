@@ -45,7 +45,7 @@ import argparse
 import functools
 import itertools
 import re
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -476,6 +476,8 @@ class NB201StudyGenomeSpace(SearchSpace[StudyGenome]):
     """
 
     name = "nb201-study-genome"
+    cell_space = "nb201"
+    mutation_may_repeat = True  # the study's per-gene mutation (see mutate)
     encodings = ("study", "onehot", "graph")
 
     def __init__(self, op_rate: float = 1 / N_OP_NODES, bit_rate: float = 1 / N_BITS) -> None:
@@ -587,6 +589,26 @@ class NB201StudyGenomeSpace(SearchSpace[StudyGenome]):
         g = parse_genome(text)
         if not self.is_valid(g):
             raise InvalidArchitecture(f"study genome {text!r} is not valid: {why_invalid(g)}")
+        return g
+
+    def categorical_params(self) -> dict[str, tuple[Any, ...]]:
+        """The genome itself: ``op_<node>`` (4 study ops) for nodes 1..6 and 28 bits
+        ``bit_<k>`` (row-major upper triangle); about 6 % of the points are invalid."""
+        out: dict[str, tuple[Any, ...]] = {f"op_{n}": STUDY_OPS for n in range(1, N_OP_NODES + 1)}
+        out.update({f"bit_{k}": (0, 1) for k in range(N_BITS)})
+        return out
+
+    def from_params(self, params: Mapping[str, Any]) -> StudyGenome:
+        try:
+            ops = tuple(_op_code(params[f"op_{n}"]) for n in range(1, N_OP_NODES + 1))
+            bits = tuple(int(params[f"bit_{k}"]) for k in range(N_BITS))
+        except KeyError as e:
+            raise InvalidArchitecture(f"study genome parameters lack {e.args[0]!r}") from None
+        g = StudyGenome(ops, bits)
+        if not self.is_valid(g):
+            raise InvalidArchitecture(
+                f"study genome {self.to_str(g)} is not valid: {why_invalid(g)}"
+            )
         return g
 
     def size(self) -> int:
