@@ -154,13 +154,14 @@ class TableBenchmark(Benchmark):
         self._metrics: dict[str, list[Metric]] = {}
         self._seeds = sorted(int(s) for s in df["_seed"].unique())
         for ds, part in df.groupby("_ds", sort=True):
-            keys = sorted(part["_key"].unique())
+            keys: list[str] = sorted(str(k) for k in part["_key"].unique())
             self._keys[str(ds)] = keys
-            row = {k: i for i, k in enumerate(keys)}
-            self._row[str(ds)] = row
+            key_row: dict[str, int] = {k: i for i, k in enumerate(keys)}
+            self._row[str(ds)] = key_row
             ms: list[Metric] = []
-            for (f,), fpart in part.groupby(["_f"], sort=True):
-                rows = fpart["_key"].map(row).to_numpy()
+            for (fval,), fpart in part.groupby(["_f"], sort=True):
+                f = int(fval)  # type: ignore[call-overload]
+                rows = fpart["_key"].map(key_row).to_numpy()
                 for c, m in decls.items():
                     mname = c if f < 0 else f"{c}@{f}"
                     col = fpart[c].to_numpy(np.float64)
@@ -181,7 +182,7 @@ class TableBenchmark(Benchmark):
                             m.role,
                             m.direction,
                             m.unit,
-                            None if f < 0 else int(f),
+                            None if f < 0 else f,
                             m.description,
                             len(self._seeds) if self.seed_policy == "real" else 0,
                         )

@@ -106,7 +106,9 @@ def check_optimum(bench: Benchmark, ds: str) -> None:
 def check_unknown_cell(bench: Benchmark, ds: str) -> None:
     keys = bench.keys(ds)
     k0 = keys[0]
-    missing: Any = (max(int(k) for k in keys) + 1) if isinstance(k0, int) else "__no_such_cell__"
+    missing: Any = "__no_such_cell__"
+    if isinstance(k0, int):
+        missing = max(int(k) for k in keys if isinstance(k, int)) + 1
     try:
         bench.values(ds, bench.signal_metric(ds), [missing])
     except NotInBenchmark:
