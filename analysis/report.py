@@ -289,6 +289,11 @@ def build_report(
             old = Path(tempfile.mkdtemp(prefix=f".{final.name}.old-{pid}-", dir=final.parent))
             os.replace(final, old / "report")
         os.replace(tmp, final)
+    except OSError as e:  # disk full and the like: the previous report stays as it was
+        raise L.ResultsError(
+            f"cannot write the report into {final}: {e.strerror or e}; the previous report (if "
+            "any) is untouched"
+        ) from None
     finally:
         if tmp.exists():
             shutil.rmtree(tmp, ignore_errors=True)

@@ -54,6 +54,44 @@ BENCHMARKS.add(
     "NAS-Bench-101 completed by an XGBoost surrogate (SURROGATE-BASED)",
 )
 
+
+def _nbgraph() -> Benchmark:
+    from harness.benchmarks.nbgraph import NBGraphBenchmark
+
+    return NBGraphBenchmark()
+
+
+def _nbgraph_proteins() -> Benchmark:
+    from harness.benchmarks.nbgraph import NBGraphProteinsBenchmark
+
+    return NBGraphProteinsBenchmark()
+
+
+def _analognas() -> Benchmark:
+    from harness.benchmarks.analognas import AnalogNASBenchmark
+
+    return AnalogNASBenchmark()
+
+
+BENCHMARKS.add(
+    "nbgraph",
+    _nbgraph,
+    "NAS-Bench-Graph: 26,206 GNN cells x 8 graph datasets (Qin et al. 2022)",
+    aliases=("nas-bench-graph",),
+)
+BENCHMARKS.add(
+    "nbgraph-proteins",
+    _nbgraph_proteins,
+    "NAS-Bench-Graph on ogbn-proteins: 2,021 cells of its own 5-op space, ROC-AUC",
+    aliases=("nas-bench-graph-proteins",),
+)
+BENCHMARKS.add(
+    "analognas",
+    _analognas,
+    "AnalogNAS-Bench: NB201 cells on CIFAR-10 under analog in-memory computing, TEST split only",
+    aliases=("analog-nasbench", "analognas-bench"),
+)
+
 _INSTANCES: dict[str, Benchmark] = {}
 
 

@@ -260,7 +260,7 @@ class AnalogNASBenchmark(Benchmark):
     """AnalogNAS-Bench: the 15,625 NB201 cells on CIFAR-10 under analog in-memory computing."""
 
     name = "analognas"
-    aliases = ("analognas-bench", "analog-nasbench")
+    aliases = ("analog-nasbench", "analognas-bench")
     description = (
         "AnalogNAS-Bench: 15,625 NB201 cells, CIFAR-10 accuracy under analog in-memory computing "
         "(baseline, PTQ, QAT, noisy, HWT, drift 1 min..30 days); TEST split only"
@@ -274,6 +274,23 @@ class AnalogNASBenchmark(Benchmark):
     seed_policy = "none"  # one training per cell
     has_test = False  # no held-out split: the searched accuracies are the reported ones
     no_validation_split = True
+
+    query_note = (
+        "CIFAR-10 TEST-split accuracy in %, the benchmark's only split (no validation); "
+        "*_spread: the published ± of the drift values"
+    )
+
+    def parse(self, text: str) -> Hashable:
+        """An NB201 arch string or index, or an analog-nasbench op tuple such as
+        ``(0, 0, 0, 4, 3, 2)`` (NASLib numbering)."""
+        s = text.strip()
+        if s.startswith("(") and s.endswith(")"):
+            parts = [x.strip() for x in s[1:-1].split(",") if x.strip()]
+            try:
+                return key_of_naslib(tuple(int(x) for x in parts))
+            except ValueError:
+                return key_of_naslib(parts)  # raises, naming the tuple
+        return nb201.index_of(nb201.parse(s))
 
     @functools.cache  # noqa: B019 - benchmarks are process-wide singletons
     def metrics(self, dataset: str) -> list[Metric]:

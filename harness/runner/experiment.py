@@ -362,12 +362,12 @@ def parse_experiment(raw: Mapping[str, Any], *, source: str = "") -> Experiment:
         source=source,
     )
     # build every component once now: a typo fails before any run starts
-    for b in exp.benchmarks:
-        for s in exp.strategies:
-            strategy, evaluator, budget, _final = build_run(
-                RunSpec(exp.name, b, s, exp.seeds[0], exp.root_seed)
+    for bspec in exp.benchmarks:
+        for sspec in exp.strategies:
+            strategy, evaluator, _budget_, _final = build_run(
+                RunSpec(exp.name, bspec, sspec, exp.seeds[0], exp.root_seed)
             )
-            _check_budget_charges(b, s, strategy, evaluator)
+            _check_budget_charges(bspec, sspec, strategy, evaluator)
     return exp
 
 

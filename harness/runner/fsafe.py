@@ -94,6 +94,11 @@ def write_dir_atomic(root: Path, final: Path, files: Mapping[str, bytes]) -> Non
             old = Path(tempfile.mkdtemp(prefix=f".{final.name}.old-{pid}-", dir=final.parent))
             os.replace(final, old / "run")
         os.replace(tmp, final)
+    except OSError as e:  # disk full, quota, permissions: nothing half-written stays
+        raise NashError(
+            f"cannot write {final}: {e.strerror or e}; every run written before is kept, and "
+            "the same command resumes once the cause is fixed"
+        ) from None
     finally:
         if tmp.exists():
             shutil.rmtree(tmp, ignore_errors=True)

@@ -57,6 +57,30 @@ SPACES.add(
 )
 
 
+def _nbgraph(**kw: Any) -> SearchSpace[Any]:
+    from harness.spaces.nbgraph import NBGraphSpace
+
+    return NBGraphSpace("main", **kw)
+
+
+def _nbgraph_proteins(**kw: Any) -> SearchSpace[Any]:
+    from harness.spaces.nbgraph import NBGraphSpace
+
+    return NBGraphSpace("proteins", **kw)
+
+
+SPACES.add(
+    "nbgraph",
+    _nbgraph,
+    "NAS-Bench-Graph cells: 4-node GNN DAGs, 9 ops (157,440 genotypes, 26,206 keys)",
+)
+SPACES.add(
+    "nbgraph-proteins",
+    _nbgraph_proteins,
+    "NAS-Bench-Graph cells with the proteins ops gcn/sage/arma/fc/skip (2,021 keys)",
+)
+
+
 def make_space(name: str, params: Mapping[str, Any] | None = None) -> SearchSpace[Any]:
     """Instantiate a registered space; wrong parameters are configuration errors."""
     from harness.errors import ConfigError

@@ -10,7 +10,8 @@ tuple is the same network wherever it appears:
 
 - ``nbgraph`` (the eight main datasets): all nine ops, 24 x 9^4 = 157,464 genotypes;
 - ``nbgraph-proteins``: only the package's ``gnn_list_proteins`` ops ``gcn, sage, arma, fc,
-  skip`` (24 x 5^4 = 15,000 genotypes; the proteins data holds exactly these ops).
+  skip`` (24 x 5^4 = 15,000 genotypes; the proteins data holds exactly these ops), the space of
+  the ``nbgraph-proteins`` benchmark.
 
 Why the package's own hash is the canonical key: the benchmark's records are keyed by
 ``nas_bench_graph.Arch(link, ops).valid_hash()`` (it folds link orderings, ``skip`` placement and
@@ -132,9 +133,6 @@ class NBGraphSpace(SearchSpace[NBGraphArch]):
     Args:
         ops: ``"main"`` (the 9 ops of the eight main datasets) or ``"proteins"`` (its 5 ops).
     """
-
-    #: the benchmark whose cells these are (the package's hash is the key of both spaces)
-    cell_space = "nbgraph"
 
     encodings = ("onehot", "adjacency", "graph")
     OP_SETS: Mapping[str, tuple[str, ...]] = {"main": OPS, "proteins": OPS_PROTEINS}

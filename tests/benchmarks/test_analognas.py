@@ -114,3 +114,26 @@ def test_provenance():
     assert p.files == {"analognasbench/data.anb": analognas.SHA256}
     assert "2506.18495" in p.citation
     assert analognas.verified_file().name == "data.anb"
+
+
+def _nash(*args: str):
+    import subprocess
+    import sys
+
+    return subprocess.run(
+        [sys.executable, "-m", "harness.cli", *args], capture_output=True, text=True, check=False
+    )
+
+
+def test_nash_query_cli(official):
+    import json
+
+    r = _nash("query", "--json", "analognas", "(0, 0, 0, 4, 3, 2)")
+    assert r.returncode == 0, r.stderr
+    out = json.loads(r.stdout)
+    assert out["metrics"]["cifar10"]["analog_acc"] == official.query_metric(
+        (0, 0, 0, 4, 3, 2), "analog_accuracy"
+    )
+    assert "TEST" in out["note"]
+    r = _nash("query", "analognas", "(0, 0, 0, 4, 3, 9)")
+    assert r.returncode == 2 and "outside the AnalogNAS-Bench space" in r.stderr

@@ -13,26 +13,32 @@ from harness.errors import DataError, InvalidArchitecture, NashError, NotInBench
 from harness.spaces.nbgraph import OPS, NBGraphSpace
 
 BENCH = nbgraph.NBGraphBenchmark()
+PROT = nbgraph.NBGraphProteinsBenchmark()
 FIELD = {"val": "valid_perf", "test": "perf", "latency_s": "latency", "params_m": "para"}
 
 
+def _bench(ds: str) -> nbgraph.NBGraphBenchmark:
+    return PROT if ds == "proteins" else BENCH
+
+
 def _metric_names(ds: str) -> list[str]:
-    return [m.name for m in BENCH.metrics(ds)]
+    return [m.name for m in _bench(ds).metrics(ds)]
 
 
 @pytest.mark.parametrize("ds", nbgraph.DATASETS)
 def test_every_value_equals_the_official_reader(ds):
+    b = _bench(ds)
     official = light_read(ds)
-    keys = list(BENCH.keys(ds))
+    keys = list(b.keys(ds))
     assert len(keys) == nbgraph.N_KEYS[ds] == len(official)
     assert set(keys) == set(official)
     for metric, (_, col) in zip(_metric_names(ds), nbgraph.FIELDS, strict=True):
         want = np.array([float(official[k][FIELD[col]]) for k in keys])
-        got = BENCH.values(ds, metric, keys)
+        got = b.values(ds, metric, keys)
         assert np.array_equal(got, want), (ds, metric)  # bitwise: no conversion loss
         # the optimum is the data's best
-        m = BENCH.metric(ds, metric)
-        best, at = BENCH.optimum(ds, metric)
+        m = b.metric(ds, metric)
+        best, at = b.optimum(ds, metric)
         assert best == (want.max() if m.direction == "max" else want.min())
         assert all(float(official[k][FIELD[col]]) == best for k in at)
 
@@ -57,17 +63,20 @@ def test_counts_and_known_cells():
 
 def test_roles_and_test_split_refused_as_signal():
     for ds in nbgraph.DATASETS:
-        roles = {m.name: m.role for m in BENCH.metrics(ds)}
+        b = _bench(ds)
+        roles = {m.name: m.role for m in b.metrics(ds)}
         perf = "rocauc" if ds == "proteins" else "acc"
         assert roles == {f"val_{perf}": "signal", f"test_{perf}": "report",
                          "latency_s": "info", "params_m": "info"}  # fmt: skip
-        assert BENCH.signal_metric(ds) == f"val_{perf}"
-        assert BENCH.report_metric(ds) == f"test_{perf}"
+        assert b.signal_metric(ds) == f"val_{perf}"
+        assert b.report_metric(ds) == f"test_{perf}"
         with pytest.raises(NashError, match="TEST-split"):
-            BENCH.check_search_signal(ds, f"test_{perf}")
+            b.check_search_signal(ds, f"test_{perf}")
         with pytest.raises(NashError, match="cost/size"):
-            BENCH.check_search_signal(ds, "latency_s")
+            b.check_search_signal(ds, "latency_s")
     assert BENCH.seed_policy == "none" and BENCH.fidelities == ()
+    assert BENCH.datasets == nbgraph.MAIN_DATASETS and PROT.datasets == ("proteins",)
+    assert (BENCH.space, PROT.space) == ("nbgraph", "nbgraph-proteins")
 
 
 def test_vectorised_equals_one_by_one():
@@ -81,11 +90,13 @@ def test_vectorised_equals_one_by_one():
 def test_bad_input():
     with pytest.raises(UnknownName, match=r"'reddit'.*cora"):
         BENCH.values("reddit", "val_acc", [0])
+    with pytest.raises(UnknownName, match="benchmark 'nbgraph-proteins'"):
+        BENCH.values("proteins", "val_rocauc", [1111])  # proteins has its own ops
     with pytest.raises(UnknownName, match="val_acc"):
-        BENCH.values("proteins", "val_acc", [1111])  # proteins' metric is ROC-AUC
+        PROT.values("proteins", "val_acc", [1111])  # proteins' metric is ROC-AUC
     # a main-space cell (gat) on proteins: not in the data, and the error says which space to use
     with pytest.raises(NotInBenchmark, match="nbgraph-proteins"):
-        BENCH.values("proteins", "val_rocauc", [0])
+        PROT.values("proteins", "val_rocauc", [0])
     with pytest.raises(NotInBenchmark, match="not in nbgraph cora"):
         BENCH.values("cora", "val_acc", [88888])  # the all-skip hash
     with pytest.raises(InvalidArchitecture, match="unknown nbgraph operation 'lstm'"):
@@ -94,10 +105,14 @@ def test_bad_input():
         BENCH.key_of((0, 0, 0, 0) + (OPS.index("skip"),) * 4)
 
 
-def test_dataset_spellings_and_space_for():
+def test_dataset_spellings_and_registry():
+    from harness.benchmarks import get_benchmark
+    from harness.spaces import make_space
+
     assert BENCH.dataset("Cora") == "cora"
-    assert BENCH.space_for("proteins") == "nbgraph-proteins"
-    assert BENCH.space_for("arxiv") == "nbgraph"
+    assert get_benchmark("nas-bench-graph").name == "nbgraph"
+    assert get_benchmark("nbgraph-proteins").datasets == ("proteins",)
+    assert make_space("nbgraph-proteins").ops == nbgraph.OPS_PROTEINS
 
 
 def test_tampered_package_file_is_refused(tmp_path, monkeypatch):
@@ -124,6 +139,35 @@ def test_cache_is_reused_and_named_by_the_checksums():
 def test_provenance_pins_every_file():
     p = BENCH.provenance()
     assert p.licence == "Apache-2.0" and "NeurIPS 2022" in p.citation
-    assert set(p.files) == {f"nas_bench_graph/light/{d}.bench" for d in nbgraph.DATASETS}
+    assert set(p.files) == {f"nas_bench_graph/light/{d}.bench" for d in nbgraph.MAIN_DATASETS}
+    assert set(PROT.provenance().files) == {"nas_bench_graph/light/proteins.bench"}
     for d in nbgraph.DATASETS:
         assert nbgraph.verified_file(d).name == f"{d}.bench"
+
+
+def _nash(*args: str):
+    import subprocess
+    import sys
+
+    return subprocess.run(
+        [sys.executable, "-m", "harness.cli", *args], capture_output=True, text=True, check=False
+    )
+
+
+def test_nash_query_cli():
+    import json
+
+    r = _nash("query", "--json", "nbgraph", "0,1,2,1|gcn,gin,fc,cheb")
+    assert r.returncode == 0, r.stderr
+    out = json.loads(r.stdout)
+    key = Arch([0, 1, 2, 1], ["gcn", "gin", "fc", "cheb"]).valid_hash()
+    assert out["key"] == key
+    assert out["metrics"]["cora"]["val_acc"] == light_read("cora")[key]["valid_perf"]
+    assert set(out["metrics"]) == set(nbgraph.MAIN_DATASETS)
+    r = _nash("query", "--json", "nbgraph-proteins", "0,1,2,1|sage,gcn,fc,arma")
+    assert r.returncode == 0 and set(json.loads(r.stdout)["metrics"]) == {"proteins"}
+    r = _nash("query", "nbgraph-proteins", "0,1,2,1|gcn,gin,fc,cheb")  # gin: not a proteins op
+    assert r.returncode == 2 and "proteins" in r.stderr
+    r = _nash("query", "nbgraph", "0,1,2,1|gcn,lstm,fc,cheb")
+    assert r.returncode == 2 and "unknown nbgraph operation 'lstm'" in r.stderr
+    assert len(r.stderr.strip().splitlines()) == 1
