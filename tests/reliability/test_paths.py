@@ -112,3 +112,27 @@ def test_manifests_record_the_trials_digest(tiny, tmp_path):
     m = json.loads(mf.read_text())
     tp = Path(mf.parent / "trials.parquet")
     assert m["trials_bytes"] == tp.stat().st_size and len(m["trials_sha256"]) == 64
+
+
+def test_disk_full_while_writing_keeps_earlier_runs_and_leaves_nothing_half_written(
+    tiny, tmp_path, monkeypatch
+):
+    exp = parse_experiment(tiny(seeds=3))
+    real_fsync = fsafe.os.fsync
+    calls = {"n": 0}
+
+    def fsync(fd: int) -> None:  # the disk fills up while the second run is written
+        calls["n"] += 1
+        if calls["n"] > 2:
+            raise OSError(28, "No space left on device")
+        real_fsync(fd)
+
+    monkeypatch.setattr(fsafe.os, "fsync", fsync)
+    with pytest.raises(NashError, match=r"No space left on device.*kept"):
+        run_experiment(exp, tmp_path, workers=1, progress=False)
+    root = tmp_path / "tiny"
+    assert len(list(root.glob("*/*/seed=*/run.json"))) == 1
+    assert not list(root.rglob(".seed=*"))  # no temporary directory left behind
+    monkeypatch.setattr(fsafe.os, "fsync", real_fsync)
+    run_experiment(exp, tmp_path, workers=1, progress=False)  # space freed: resume
+    assert len(list(root.glob("*/*/seed=*/run.json"))) == 3
