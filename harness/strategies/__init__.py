@@ -133,3 +133,27 @@ STRATEGIES.add(
     {"n_train": 50, "k": 50, "n_candidates": 15_625, "surrogate": "gcn"},
 )
 __all__ += ["NASEAFA", "NeuralPredictor"]
+
+# -- multi-objective strategies ----------------------------------------------------------------
+from harness.strategies.multi_objective import (  # noqa: E402
+    MOREA,
+    NSGA2,
+    MORandomSearch,
+    Scalarized,
+)
+
+STRATEGIES.add("nsga2", NSGA2, "NSGA-II (pymoo, ask/tell): Pareto rank + crowding, P=20")
+STRATEGIES.add(
+    "mo_rea",
+    MOREA,
+    "multi-objective aging evolution: Pareto-rank + crowding tournament (P=10, S=3)",
+    {"population_size": 10, "sample_size": 3, "sample_replace": True},
+)
+STRATEGIES.add("mo_random_search", MORandomSearch, "random search keeping the Pareto front")
+STRATEGIES.add(
+    "scalarized",
+    Scalarized,
+    "any single-objective strategy on a weighted-sum / Chebyshev scalarization (constraints "
+    "as a feasibility penalty)",
+)
+__all__ += ["MOREA", "NSGA2", "MORandomSearch", "Scalarized"]

@@ -56,10 +56,13 @@ class AgingEvolution(Strategy):
             return self.space.sample(self.rng)
         if not self._population:
             raise RuntimeError("AgingEvolution: ask() before the initial population was told")
-        parent = tournament(
+        return self.space.mutate(self._select_parent().arch, self.rng)
+
+    def _select_parent(self) -> Observation:
+        """The tournament winner of the population (multi-objective variants override it)."""
+        return tournament(
             list(self._population), self.sample_size, self.rng, replace=self.sample_replace
         )
-        return self.space.mutate(parent.arch, self.rng)
 
     def _tell(self, obs: Observation) -> None:
         self._population.append(obs)
