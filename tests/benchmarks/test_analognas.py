@@ -70,7 +70,7 @@ def test_roles_test_split_only_labelled():
     assert sig[0] == "analog_acc" and len(sig) == 13
     assert all(m.role == "info" for m in ms if m.name.endswith("_spread"))
     assert all("TEST split" in m.description for m in ms)
-    assert BENCH.has_test is False and BENCH.no_validation_split
+    assert BENCH.no_validation_split and BENCH.has_test  # test split, searched and reported
     assert BENCH.signal_metric("cifar10") == "analog_acc" == BENCH.report_metric("cifar10")
     assert "same test numbers" in BENCH.report_label("cifar10")
     with pytest.raises(NashError, match="cost/size"):
