@@ -117,13 +117,15 @@ def build(
     kind: str,
     sources: Mapping[str, str],
     dataset: str | None = None,
+    keep_valid: bool = False,
 ) -> Path:
     """Write a cache directory atomically: ``write(tmp)`` fills ``tmp``, then it is recorded.
 
     ``dataset`` names the registered data set the sources belong to (``nash data verify``
-    compares the record's sources with it). Raises :class:`ConfigError` when the cache directory
-    cannot be written and :class:`DataError` on a full disk; in both cases nothing is left
-    behind.
+    compares the record's sources with it). ``keep_valid``: when another process installed a
+    cache that passes its check meanwhile, keep it (its readers never see it vanish). Raises
+    :class:`ConfigError` when the cache directory cannot be written and :class:`DataError` on a
+    full disk; in both cases nothing is left behind.
     """
     root = final.parent
     try:
@@ -148,7 +150,7 @@ def build(
             }
             rec["record_sha256"] = _record_digest(rec)
             (tmp / RECORD).write_text(json.dumps(rec, indent=1, sort_keys=True))
-            _install(tmp, final, kind, sources)
+            _install(tmp, final, kind, sources, keep_valid)
         except OSError as e:
             if e.errno == errno.ENOSPC:
                 raise DataError(
@@ -171,9 +173,13 @@ def _unwritable(root: Path, e: OSError) -> ConfigError:
     )
 
 
-def _install(tmp: Path, final: Path, kind: str, sources: Mapping[str, str]) -> None:
+def _install(
+    tmp: Path, final: Path, kind: str, sources: Mapping[str, str], keep_valid: bool
+) -> None:
     """Move ``tmp`` onto ``final``; a cache already there is moved aside first, then deleted."""
     old: Path | None = None
+    if keep_valid and check(final, kind=kind, sources=sources) is None:
+        return  # an equivalent cache was installed by another process meanwhile
     if final.exists():
         old = Path(tempfile.mkdtemp(prefix=f".{final.name}.old-", dir=final.parent))
         try:

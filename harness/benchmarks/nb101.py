@@ -80,7 +80,7 @@ def _build(d: Path) -> Path:
         (tmp / "hashes.json").write_text(json.dumps(hashes))
 
     return cache_integrity.build(
-        d, write, kind=_KIND, sources={_FILE: sha}, dataset="nb101-30k"
+        d, write, kind=_KIND, sources={_FILE: sha}, dataset="nb101-30k", keep_valid=True
     )
 
 

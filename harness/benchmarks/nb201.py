@@ -182,7 +182,9 @@ def _build(d: Path) -> Path:
             json.dumps([[c.dataset, c.metric, c.role] for c in cols])
         )
 
-    return cache_integrity.build(d, write, kind=_KIND, sources=sources, dataset="nb201")
+    return cache_integrity.build(
+        d, write, kind=_KIND, sources=sources, dataset="nb201", keep_valid=True
+    )
 
 
 class NB201Tables:

@@ -284,3 +284,40 @@ def test_data_verify_checks_caches(cache: Path, capsys: pytest.CaptureFixture[st
     assert main(["data", "verify"]) == 2
     out = capsys.readouterr().out
     assert f"FAILED {d}" in out and "values.npy does not have the sha256" in out
+
+
+# ---------------------------------------------------------------------------------------------
+# concurrent rebuilds
+
+
+def test_concurrent_processes_rebuild_a_corrupt_cache_safely(cache: Path) -> None:
+    """Four processes open one corrupted cache at once: each rebuilds or keeps another's."""
+    import subprocess
+    import sys
+
+    d = _dir(cache, "nb101-30k-")
+    genuine = nb101.NB101Table()
+    h = genuine.hashes[123]
+    want = genuine.value("val_acc@108", h)
+    (d / "values.npy").write_bytes(b"\x93NUMPY garbage")
+    code = (
+        "from harness.benchmarks import nb101; t = nb101.NB101Table(); "
+        f"print(repr(t.value('val_acc@108', {h!r})))"
+    )
+    env = {**os.environ, "NASH_CACHE_DIR": str(cache)}
+    procs = [
+        subprocess.Popen(
+            [sys.executable, "-c", code],
+            env=env,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        for _ in range(4)
+    ]
+    for p in procs:
+        out, err = p.communicate(timeout=120)
+        assert p.returncode == 0, err
+        assert float(out) == want
+    assert cache_integrity.check(d, kind="nb101-30k-table", full=True) is None
+    assert not [p.name for p in cache.iterdir() if p.name.startswith(".")]
