@@ -33,14 +33,15 @@ def test_every_value_equals_the_official_reader(ds):
     assert len(keys) == nbgraph.N_KEYS[ds] == len(official)
     assert set(keys) == set(official)
     for metric, (_, col) in zip(_metric_names(ds), nbgraph.FIELDS, strict=True):
-        want = np.array([float(official[k][FIELD[col]]) for k in keys])
+        scale = 100.0 if col in ("val", "test") else 1.0  # performance in %
+        want = np.array([float(official[k][FIELD[col]]) * scale for k in keys])
         got = b.values(ds, metric, keys)
-        assert np.array_equal(got, want), (ds, metric)  # bitwise: no conversion loss
+        assert np.array_equal(got, want), (ds, metric)  # bitwise: one multiplication, no loss
         # the optimum is the data's best
         m = b.metric(ds, metric)
         best, at = b.optimum(ds, metric)
         assert best == (want.max() if m.direction == "max" else want.min())
-        assert all(float(official[k][FIELD[col]]) == best for k in at)
+        assert all(float(official[k][FIELD[col]]) * scale == best for k in at)
 
 
 def test_counts_and_known_cells():
@@ -56,8 +57,8 @@ def test_counts_and_known_cells():
         links, names = text.split("|")
         key = Arch([int(x) for x in links.split(",")], names.split(",")).valid_hash()
         assert BENCH.key_of(arch) == key
-        assert BENCH.value("cora", "val_acc", key) == cora[key]["valid_perf"]
-        assert BENCH.value("cora", "test_acc", key) == cora[key]["perf"]
+        assert BENCH.value("cora", "val_acc", key) == cora[key]["valid_perf"] * 100
+        assert BENCH.value("cora", "test_acc", key) == cora[key]["perf"] * 100
         assert BENCH.cell_of(key) == space.canonical_arch(arch)
 
 
@@ -68,6 +69,8 @@ def test_roles_and_test_split_refused_as_signal():
         perf = "rocauc" if ds == "proteins" else "acc"
         assert roles == {f"val_{perf}": "signal", f"test_{perf}": "report",
                          "latency_s": "info", "params_m": "info"}  # fmt: skip
+        assert b.metric(ds, f"val_{perf}").unit.startswith("%")
+        assert b.metric(ds, "latency_s").unit == "s"
         assert b.signal_metric(ds) == f"val_{perf}"
         assert b.report_metric(ds) == f"test_{perf}"
         with pytest.raises(NashError, match="TEST-split"):
@@ -162,7 +165,7 @@ def test_nash_query_cli():
     out = json.loads(r.stdout)
     key = Arch([0, 1, 2, 1], ["gcn", "gin", "fc", "cheb"]).valid_hash()
     assert out["key"] == key
-    assert out["metrics"]["cora"]["val_acc"] == light_read("cora")[key]["valid_perf"]
+    assert out["metrics"]["cora"]["val_acc"] == light_read("cora")[key]["valid_perf"] * 100
     assert set(out["metrics"]) == set(nbgraph.MAIN_DATASETS)
     r = _nash("query", "--json", "nbgraph-proteins", "0,1,2,1|sage,gcn,fc,arma")
     assert r.returncode == 0 and set(json.loads(r.stdout)["metrics"]) == {"proteins"}
