@@ -212,11 +212,12 @@ def baseline_table(dirs: Sequence[Path]) -> tuple[pd.DataFrame, pd.DataFrame]:
         g = nb[nb["strategy_label"] == strat]["answer_val"].to_numpy(float)
         if g.size:
             means[strat] = float(np.mean(g))
+            sd = float(np.std(g, ddof=1)) if g.size > 1 else math.nan
             nb_rows.append(
                 {
                     "method": strat,
                     "published test error (%)": f"{NB101_ERRORS[strat]:.3f}",
-                    "ours: validation accuracy (%)": f"{np.mean(g):.3f} ± {np.std(g, ddof=1):.3f}",
+                    "ours: validation accuracy (%)": f"{np.mean(g):.3f} ± {sd:.3f}",
                     "runs": int(g.size),
                 }
             )

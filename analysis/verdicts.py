@@ -69,6 +69,8 @@ class RowVerdict:
         """The verdict with the size where it matters (what the report's column prints)."""
         if self.verdict == DIFFERS:
             return f"differs by {self.diff:+.2f} [{self.ci_lo:+.2f}, {self.ci_hi:+.2f}]"
+        if self.verdict == INCONCLUSIVE and not math.isfinite(self.ci_lo):
+            return f"{INCONCLUSIVE} (fewer than 2 runs: no CI)"
         if self.verdict == INCONCLUSIVE:
             return (
                 f"inconclusive (95 % CI [{self.ci_lo:+.2f}, {self.ci_hi:+.2f}] is wider than "
