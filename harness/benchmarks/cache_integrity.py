@@ -100,9 +100,11 @@ def check(
         return None
     for name in names:
         want = files[name]
+        if not isinstance(want, dict):
+            return f"{RECORD} has no size and sha256 for {name}"
         p = d / name
         size = p.stat().st_size
-        if not isinstance(want, dict) or size != want.get("size"):
+        if size != want.get("size"):
             return f"{name} has {size} bytes, {want.get('size')} when built (truncated or edited)"
         if sha256_file(p) != want.get("sha256"):
             return f"{name} does not have the sha256 recorded when built (edited or corrupted)"

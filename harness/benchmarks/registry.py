@@ -207,6 +207,11 @@ def _read_memo() -> dict[str, str]:
 
 def _write_memo(entries: Mapping[str, str]) -> None:
     memo = _read_memo()
+    for key in entries:  # one entry per file: drop those of its earlier states
+        if not key.startswith("conversion|") and key.count("|") >= 5:
+            stale = key.rsplit("|", 5)[0] + "|"
+            for old in [k for k in memo if k.startswith(stale) and k.count("|") == key.count("|")]:
+                del memo[old]
     memo.update(entries)
     try:
         with atomic_path(_memo_file()) as tmp:

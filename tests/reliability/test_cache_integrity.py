@@ -191,6 +191,9 @@ def test_edit_keeping_size_and_mtime_is_caught(cache: Path, data_copy: Path) -> 
     data_copy.write_bytes(original)
     os.utime(data_copy, ns=(st.st_atime_ns, st.st_mtime_ns))
     assert registry.locate("nb201", rel) == data_copy
+    # the memo keeps one entry per file (its latest state), not one per edit
+    mine = [k for k in registry._read_memo() if k.startswith(f"{data_copy.resolve()}|")]
+    assert len(mine) == 1
 
 
 def test_lying_memo_cannot_feed_a_cache_build(cache: Path, data_copy: Path) -> None:
