@@ -192,6 +192,10 @@ def _convert() -> np.ndarray:
     return values
 
 
+_KIND = "analognas-table"
+_SOURCES = {"analognasbench/data.anb": SHA256}
+
+
 def _cache_dir() -> Path:
     from harness.paths import cache_dir
 
@@ -199,31 +203,41 @@ def _cache_dir() -> Path:
 
 
 def build_cache(force: bool = False) -> Path:
-    from harness.paths import atomic_path
+    """Convert the package file into the cache (atomic, with an integrity record)."""
+    from harness.benchmarks import cache_integrity
 
     d = _cache_dir()
-    if (d / "columns.json").is_file() and not force:
+    if not force and cache_integrity.check(d, kind=_KIND, sources=_SOURCES) is None:
         return d
+    return _build()
+
+
+def _build() -> Path:
+    from harness.benchmarks import cache_integrity
+
     values = _convert()
-    d.mkdir(parents=True, exist_ok=True)
-    with atomic_path(d / "values.npy") as tmp:
-        with open(tmp, "wb") as f:
-            np.save(f, values)
-    with atomic_path(d / "columns.json") as tmp:  # written last: marks the cache complete
-        tmp.write_text(json.dumps([c for c, *_ in COLUMNS]))
-    return d
+
+    def write(tmp: Path) -> None:
+        np.save(tmp / "values.npy", values)
+        (tmp / "columns.json").write_text(json.dumps([c for c, *_ in COLUMNS]))
+
+    return cache_integrity.build(
+        _cache_dir(), write, kind=_KIND, sources=_SOURCES, keep_valid=True
+    )
 
 
 @functools.cache
 def load() -> np.ndarray:
-    """The process-wide value matrix [column, nb201 index] (memory-mapped, read-only)."""
+    """The process-wide value matrix [column, nb201 index] (memory-mapped, read-only; a cache
+    that fails its integrity check is rebuilt with a notice)."""
+    from harness.benchmarks import cache_integrity
+
     verified_file()
-    d = build_cache()
+    d = cache_integrity.open_verified(_cache_dir(), kind=_KIND, sources=_SOURCES, rebuild=_build)
     values = np.load(d / "values.npy", mmap_mode="r")
     cols = json.loads((d / "columns.json").read_text())
     if values.shape != (len(COLUMNS), nb201.N_CELLS) or cols != [c for c, *_ in COLUMNS]:
-        d = build_cache(force=True)
-        values = np.load(d / "values.npy", mmap_mode="r")
+        raise DataError(f"{d}: the cache does not hold the expected columns; delete it")
     return values
 
 

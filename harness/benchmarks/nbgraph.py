@@ -35,7 +35,6 @@ pinned checksums; later loads verify the package files (memoised checksums) and 
 from __future__ import annotations
 
 import functools
-import hashlib
 import importlib.util
 import json
 from collections.abc import Hashable, Sequence
@@ -150,32 +149,42 @@ def _convert(dataset: str) -> tuple[np.ndarray, np.ndarray]:
     return keys, values
 
 
-def _cache_dir() -> Path:
+_KIND = "nbgraph-table"
+
+
+def _sources(dataset: str) -> dict[str, str]:
+    return {f"nas_bench_graph/light/{dataset}.bench": SHA256[dataset]}
+
+
+def _cache_dir(dataset: str) -> Path:
     from harness.paths import cache_dir
 
-    fp = hashlib.sha256("".join(SHA256[d] for d in DATASETS).encode()).hexdigest()[:16]
-    return cache_dir() / f"nbgraph-{fp}-v{_FORMAT}"
+    return cache_dir() / f"nbgraph-{dataset}-{SHA256[dataset][:16]}-v{_FORMAT}"
 
 
 def build_cache(dataset: str, force: bool = False) -> Path:
-    """Convert one dataset into the cache (atomic; keys written last mark it complete)."""
-    from harness.paths import atomic_path
+    """Convert one dataset into its cache directory (atomic, with an integrity record)."""
+    from harness.benchmarks import cache_integrity
 
-    d = _cache_dir()
-    keys_path = d / f"{dataset}.keys.npy"
-    if keys_path.is_file() and not force:
+    d = _cache_dir(dataset)
+    if not force and cache_integrity.check(d, kind=_KIND, sources=_sources(dataset)) is None:
         return d
+    return _build(dataset)
+
+
+def _build(dataset: str) -> Path:
+    from harness.benchmarks import cache_integrity
+
     keys, values = _convert(dataset)
-    d.mkdir(parents=True, exist_ok=True)
-    with atomic_path(d / f"{dataset}.values.npy") as tmp:
-        with open(tmp, "wb") as f:
-            np.save(f, values)
-    with atomic_path(d / "columns.json") as tmp:
-        tmp.write_text(json.dumps([c for _, c in FIELDS]))
-    with atomic_path(keys_path) as tmp:
-        with open(tmp, "wb") as f:
-            np.save(f, keys)
-    return d
+
+    def write(tmp: Path) -> None:
+        np.save(tmp / "keys.npy", keys)
+        np.save(tmp / "values.npy", values)
+        (tmp / "columns.json").write_text(json.dumps([c for _, c in FIELDS]))
+
+    return cache_integrity.build(
+        _cache_dir(dataset), write, kind=_KIND, sources=_sources(dataset), keep_valid=True
+    )
 
 
 @dataclass
@@ -216,15 +225,21 @@ def _as_int(x: object) -> int:
 
 @functools.cache
 def load(dataset: str) -> Table:
-    """The process-wide table of one dataset (package file verified, cache memory-mapped)."""
+    """The process-wide table of one dataset (package file verified, cache checked and
+    memory-mapped; a cache that fails its integrity check is rebuilt with a notice)."""
+    from harness.benchmarks import cache_integrity
+
     verified_file(dataset)
-    d = build_cache(dataset)
-    keys = np.load(d / f"{dataset}.keys.npy")
-    values = np.load(d / f"{dataset}.values.npy", mmap_mode="r")
+    d = cache_integrity.open_verified(
+        _cache_dir(dataset),
+        kind=_KIND,
+        sources=_sources(dataset),
+        rebuild=lambda: _build(dataset),
+    )
+    keys = np.load(d / "keys.npy")
+    values = np.load(d / "values.npy", mmap_mode="r")
     if values.shape != (len(FIELDS), keys.size):
-        d = build_cache(dataset, force=True)
-        keys = np.load(d / f"{dataset}.keys.npy")
-        values = np.load(d / f"{dataset}.values.npy", mmap_mode="r")
+        raise DataError(f"{d}: values {values.shape} do not match {keys.size} keys")
     keys.setflags(write=False)
     return Table(keys, values)
 

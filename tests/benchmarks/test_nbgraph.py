@@ -131,12 +131,24 @@ def test_tampered_package_file_is_refused(tmp_path, monkeypatch):
         nbgraph.read_official("cora")
 
 
-def test_cache_is_reused_and_named_by_the_checksums():
+def test_cache_is_reused_checked_and_rebuilt_when_edited(tmp_path, monkeypatch, capsys):
+    monkeypatch.setenv("NASH_CACHE_DIR", str(tmp_path))
     d = nbgraph.build_cache("citeseer")
-    before = (d / "citeseer.values.npy").stat().st_mtime_ns
-    assert nbgraph.build_cache("citeseer") == d
-    assert (d / "citeseer.values.npy").stat().st_mtime_ns == before
-    assert d.name.startswith("nbgraph-") and d.name.endswith(f"-v{nbgraph._FORMAT}")
+    assert d.parent == tmp_path and nbgraph.SHA256["citeseer"][:16] in d.name
+    before = (d / "values.npy").stat().st_mtime_ns
+    assert nbgraph.build_cache("citeseer") == d  # reused, not rewritten
+    assert (d / "values.npy").stat().st_mtime_ns == before
+    # an edited cache is never read: load() rebuilds it from the verified package file
+    vals = np.load(d / "values.npy")
+    vals[0, 0] = 0.0
+    np.save(d / "values.npy", vals)
+    nbgraph.load.cache_clear()
+    try:
+        t = nbgraph.load("citeseer")
+        assert "failed its check" in capsys.readouterr().err
+        assert t.values[0, 0] == light_read("citeseer")[int(t.keys[0])]["valid_perf"] * 100
+    finally:
+        nbgraph.load.cache_clear()
 
 
 def test_provenance_pins_every_file():
