@@ -357,6 +357,11 @@ def _cmd_reproduce(args: argparse.Namespace) -> int:
         "search_s": search_s,
         "gates": [g.as_dict() for g in gates],
     }
+    if args.suite == "hardware":
+        from analysis.hardware_report import write_hardware_report
+
+        print(f"report: {write_hardware_report(roots, out, quick=args.quick, timing=timing)}")
+        return 0
     if args.suite == "baselines":
         from analysis.baselines import write_baselines_report
 
@@ -554,7 +559,7 @@ def build_parser() -> argparse.ArgumentParser:
     rp = sub.add_parser(
         "reproduce", help="run a reproduction suite and write its report (resumable)"
     )
-    rp.add_argument("suite", help="acceleration | baselines")
+    rp.add_argument("suite", help="acceleration | baselines | hardware")
     rp.add_argument("--quick", action="store_true", help="a first look: few seeds, minutes")
     rp.add_argument(
         "--with-nb101-naswot",

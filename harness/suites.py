@@ -76,6 +76,10 @@ SUITES: dict[str, tuple[SuiteItem, ...]] = {
         SuiteItem("baselines/naswot.toml", quick_seeds=30),
         SuiteItem("baselines/nb101_150.toml", quick_seeds=10, quick_caps={"gcn_predictor": 3}),
     ),
+    "hardware": (
+        SuiteItem("hardware/devices.toml", quick_seeds=3),
+        SuiteItem("hardware/constrained.toml", quick_seeds=3),
+    ),
 }
 
 #: rough seconds per run on the 2-core reference machine (used only to order submission)

@@ -14,7 +14,10 @@ benchmark's tables (whole columns, indexed once per query) and adds to each Eval
   ``violation``, for the analysis.
 
 Test-split metrics are refused as objectives and as constraints (they would leak test data into
-the search); cost columns (latency, energy, parameters) are legitimate objectives.
+the search); cost columns (latency, energy, parameters) are legitimate objectives. A cost is
+never negative, so negative values in a cost (``info``) column are read as missing: HW-NAS-Bench
+writes -1 where it has no measurement (Edge TPU latency of 4,699 NB201 cells). A cell without a
+value of some objective is a failed evaluation for the search and is absent from the true front.
 """
 
 from __future__ import annotations
@@ -247,6 +250,14 @@ def _check_searchable(table: _Table, metric: str, what: str) -> None:
         )
 
 
+def _cleaned(table: _Table, metric: str) -> np.ndarray:
+    """The column with negative costs (missing-measurement markers) read as NaN."""
+    col = table.column(metric).copy()
+    if table.role(metric) == "info":
+        col[col < 0] = np.nan
+    return col
+
+
 @dataclass(frozen=True)
 class ResolvedObjectives:
     """An objective set checked against a benchmark dataset, with its whole-space columns."""
@@ -279,7 +290,7 @@ def resolve(spec: ObjectiveSet, benchmark: str, dataset: str) -> ResolvedObjecti
     cols = []
     for o in spec.objectives:
         _check_searchable(table, o.metric, "an objective")
-        col = table.column(o.metric)
+        col = _cleaned(table, o.metric)
         if not np.isfinite(col).any():
             raise ConfigError(
                 f"{benchmark} has no values of {o.metric!r} for dataset {table.dataset}; pick "
@@ -289,7 +300,7 @@ def resolve(spec: ObjectiveSet, benchmark: str, dataset: str) -> ResolvedObjecti
     ccols = []
     for c in spec.constraints:
         _check_searchable(table, c.metric, "a constraint")
-        ccols.append(table.column(c.metric))
+        ccols.append(_cleaned(table, c.metric))
     n = len((cols or ccols)[0]) if (cols or ccols) else 0
     values = np.stack(cols) if cols else np.empty((0, n))
     cvals = np.stack(ccols) if ccols else np.empty((0, n))

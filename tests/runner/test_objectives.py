@@ -269,3 +269,14 @@ def test_unknown_benchmark_key_suggests_objectives() -> None:
 
     with pytest.raises(ConfigError, match="objectives"):
         parse_experiment(_experiment(objective=[ACC]))
+
+
+def test_missing_cost_markers_are_failed_evaluations() -> None:
+    lat = np.asarray(t201.load().column("cifar10", "hw_edgetpu_latency"))
+    assert (lat == -1).sum() == 4699  # HW-NAS-Bench's "no measurement" marker
+    ev = _ev({"objectives": [ACC, {"metric": "hw_edgetpu_latency", "direction": "min"}]})
+    assert np.isnan(ev.resolved.values[1][lat == -1]).all()
+    assert ev.resolved.ideal[1] > 0
+    i = int(np.flatnonzero(lat == -1)[0])
+    res = ev.evaluate(nb201.arch_of_index(i))
+    assert not res.ok and "hw_edgetpu_latency" in res.reason

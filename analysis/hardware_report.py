@@ -1,0 +1,475 @@
+"""The ``nash reproduce hardware`` report: how close each strategy gets to the true Pareto front.
+
+For every setting (an NB201 cifar10 objective set: accuracy vs one device's latency) the true
+front is computed exactly from the tables, and every run's front (the non-dominated set of the
+cells it evaluated) is scored by normalised hypervolume (HV), HV regret (true HV - run HV),
+IGD+ and the number of true-front cells it found. Strategies are compared per setting by
+Mann-Whitney U and paired Wilcoxon tests on final HV with Holm's correction over the whole table
+(:func:`analysis.stats.pairwise_table`), and across settings by Friedman + Nemenyi on
+(setting, seed) blocks (:func:`analysis.stats.rank_analysis`, a critical-difference diagram).
+The constrained experiment is read as "best accuracy among evaluated cells within the cap".
+
+Runs are read straight from their ``trials.parquet`` / ``run.json`` (search phase, successful
+evaluations); the objective box (ideal and reference point) comes from each run's manifest, so
+the report is rebuilt from the run files alone.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import time
+from collections.abc import Mapping, Sequence
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from analysis import pareto as PA
+from analysis.load import ResultsError
+from analysis.report import _fmt_p, to_markdown
+
+CHECKPOINTS = (10, 20, 30, 50, 75, 100, 150, 200)
+PERCENTILES = (25.0, 50.0, 75.0)
+
+
+def load_mo_runs(roots: Sequence[Path]) -> tuple[pd.DataFrame, dict[str, dict[str, Any]]]:
+    """(evaluated points, one row per successful search evaluation; settings by label).
+
+    A setting is ``<experiment>:<benchmark label>``; its entry holds the objective box, the
+    benchmark name and dataset and the constraints of each strategy.
+    """
+    frames = []
+    settings: dict[str, dict[str, Any]] = {}
+    for root in roots:
+        for mf in sorted(Path(root).rglob("run.json")):
+            if ".tmp-" in str(mf):
+                continue
+            m = json.loads(mf.read_text())
+            obj = m.get("evaluator", {}).get("objectives")
+            if not obj:
+                continue
+            cfg = m["config"]
+            bench, strat = cfg["benchmark"], cfg["strategy"]
+            setting = f"{cfg['experiment']}:{bench['label']}"
+            box = PA.ObjectiveBox.from_manifest(obj)
+            entry = settings.setdefault(
+                setting,
+                {
+                    "box": box,
+                    "benchmark": bench["name"],
+                    "dataset": bench["dataset"],
+                    "objectives": bench.get("objectives"),
+                    "constraints": {},
+                },
+            )
+            if entry["box"] != box:
+                raise ResultsError(f"{setting}: runs disagree on the objective box ({mf})")
+            entry["constraints"][strat["label"]] = obj.get("constraints", [])
+            cols = [f"obj_{x}" for x in box.metrics]
+            df = pd.read_parquet(
+                mf.parent / "trials.parquet",
+                columns=["phase", "status", "cum_evals", "repeat", *cols],
+            )
+            df = df[(df["phase"] == "search") & (df["status"] == "ok")]
+            df = df.rename(columns={c: f"f{i}" for i, c in enumerate(cols)})
+            df["setting"] = setting
+            df["strategy_label"] = strat["label"]
+            df["seed"] = int(cfg["seed"])
+            frames.append(df)
+    if not frames:
+        raise ResultsError(
+            f"no multi-objective runs under {', '.join(map(str, roots))} (runs with objectives)"
+        )
+    return pd.concat(frames, ignore_index=True), settings
+
+
+def true_front(entry: Mapping[str, Any]) -> tuple[np.ndarray, np.ndarray]:
+    """(the true front, every cell's objective values) of a setting, from the tables."""
+    from harness.evaluators.objectives import from_dict, resolve
+
+    spec = from_dict({"objectives": entry["objectives"]["objectives"]})
+    r = resolve(spec, entry["benchmark"], entry["dataset"])
+    cells = r.values.T
+    cells = cells[np.isfinite(cells).all(axis=1)]
+    return PA.pareto_front(cells, entry["box"].directions), cells
+
+
+def indicators(
+    points: pd.DataFrame, settings: Mapping[str, Mapping[str, Any]]
+) -> tuple[pd.DataFrame, pd.DataFrame, dict[str, tuple[np.ndarray, np.ndarray, float]]]:
+    """(final indicators per run, anytime regret per run and checkpoint, truth per setting)."""
+    finals, curves = [], []
+    truth: dict[str, tuple[np.ndarray, np.ndarray, float]] = {}
+    for setting, entry in settings.items():
+        box = entry["box"]
+        front, cells = true_front(entry)
+        thv = PA.hypervolume(front, box)
+        truth[setting] = (front, cells, thv)
+        sub = points[points["setting"] == setting]
+        k = len(box.metrics)
+        for (lab, seed), g in sub.groupby(["strategy_label", "seed"], sort=True):
+            g = g.sort_values("cum_evals", kind="stable")
+            f = g[[f"f{i}" for i in range(k)]].to_numpy(float)
+            finals.append(
+                {"setting": setting, "strategy_label": lab, "seed": seed}
+                | PA.run_indicators(f, box, front, thv)
+            )
+            ev = g["cum_evals"].to_numpy()
+            for t in CHECKPOINTS:
+                head = f[ev <= t]
+                hv = (
+                    PA.hypervolume(PA.pareto_front(head, box.directions), box)
+                    if len(head)
+                    else 0.0
+                )
+                curves.append(
+                    {"setting": setting, "strategy_label": lab, "seed": seed, "evals": t}
+                    | {"hv": hv, "hv_regret": thv - hv}
+                )
+    return pd.DataFrame(finals), pd.DataFrame(curves), truth
+
+
+def _short(setting: object) -> str:
+    return str(setting).split(":", 1)[1]
+
+
+def _device(box: PA.ObjectiveBox) -> str:
+    return box.metrics[-1].removeprefix("hw_").removesuffix("_latency")
+
+
+def _styles(labels: Sequence[str]) -> dict[str, Any]:
+    """One Okabe-Ito colour per strategy, never black (black is the true front here)."""
+    from analysis.plots import _LINESTYLES, _MARKERS, OKABE_ITO, Style
+
+    colors = [c for k, c in OKABE_ITO.items() if k not in ("black", "yellow")]
+    return {
+        lab: Style(colors[i % len(colors)], _MARKERS[i % len(_MARKERS)], _LINESTYLES[i % 6])
+        for i, lab in enumerate(sorted(labels))
+    }
+
+
+def _summary(finals: pd.DataFrame, seed: int) -> pd.DataFrame:
+    from analysis.stats import bootstrap_ci
+
+    rows = []
+    for (s, lab), g in finals.groupby(["setting", "strategy_label"], sort=False):
+        reg = g["hv_regret"].to_numpy(float)
+        lo, hi = bootstrap_ci(reg, np.median, seed=seed, method="percentile", n_resamples=2000)
+        rows.append(
+            {
+                "setting": _short(s),
+                "strategy": lab,
+                "runs": len(g),
+                "HV (median)": f"{np.median(g['hv']):.4f}",
+                "HV regret median [95% CI]": f"{np.median(reg):.4f} [{lo:.4f}, {hi:.4f}]",
+                "relative regret (median)": f"{np.median(1 - g['hv_ratio']) * 100:.2f} %",
+                "IGD+ (median)": f"{np.median(g['igd_plus']):.4f}",
+                "true-front cells found (mean)": f"{g['true_found'].mean():.1f}",
+                "front size (mean)": f"{g['front_size'].mean():.1f}",
+            }
+        )
+    return pd.DataFrame(rows)
+
+
+def _pairwise(finals: pd.DataFrame) -> pd.DataFrame:
+    from analysis.stats import pairwise_table
+
+    pw = pairwise_table(finals, "hv", by="setting", paired_on="seed")
+    if pw.empty:
+        return pw
+    out = pd.DataFrame(
+        {
+            "setting": [_short(s) for s in pw["setting"]],
+            "a": pw["a"],
+            "b": pw["b"],
+            "median HV a": [f"{x:.4f}" for x in pw["median_a"]],
+            "median HV b": [f"{x:.4f}" for x in pw["median_b"]],
+            "A12": [f"{x:.2f}" for x in pw["A12"]],
+            "effect": pw["A12_size"],
+            "p (MWU, Holm)": [_fmt_p(x) for x in pw["p_mwu_holm"]],
+            "p (Wilcoxon, Holm)": [_fmt_p(x) for x in pw["p_wilcoxon_holm"]],
+            "significant": [
+                ("a better" if a12 > 0.5 else "b better") if p < 0.05 else "no"
+                for a12, p in zip(pw["A12"], pw["p_wilcoxon_holm"], strict=True)
+            ],
+        }
+    )
+    return out
+
+
+def _constrained(
+    points: pd.DataFrame, settings: Mapping[str, Mapping[str, Any]], truth: Mapping[str, Any]
+) -> pd.DataFrame:
+    """Best accuracy within the cap per run, for settings where some strategy has constraints."""
+    rows = []
+    for setting, entry in settings.items():
+        caps = [c for cs in entry["constraints"].values() for c in cs]
+        if not caps:
+            continue
+        box: PA.ObjectiveBox = entry["box"]
+        cap = caps[0]
+        j = box.metrics.index(cap["metric"])
+        hi = cap.get("max", math.inf)
+        _, cells, _ = truth[setting]
+        feasible_best = float(np.nanmax(cells[cells[:, j] <= hi, 0]))
+        sub = points[points["setting"] == setting]
+        for (lab, seed), g in sub.groupby(["strategy_label", "seed"], sort=True):
+            ok = g[g[f"f{j}"] <= hi]
+            best = float(ok["f0"].max()) if len(ok) else math.nan
+            rows.append(
+                {
+                    "setting": setting,
+                    "strategy_label": lab,
+                    "seed": seed,
+                    "best_feasible": best,
+                    "regret": feasible_best - best,
+                    "cap": f"{cap['metric']} <= {hi:g}",
+                    "space_best": feasible_best,
+                }
+            )
+    return pd.DataFrame(rows)
+
+
+def write_hardware_report(
+    roots: Sequence[Path],
+    out_dir: str | Path,
+    *,
+    quick: bool,
+    timing: Mapping[str, Any] | None = None,
+    seed: int = 0,
+) -> Path:
+    """Write ``report.md``, CSV tables and figures under ``out_dir``; return the report path."""
+    from analysis import pareto_plots as PP
+    from analysis import plots as P
+    from analysis.stats import pairwise_table, rank_analysis
+
+    t0 = time.perf_counter()
+    out = Path(out_dir)
+    (out / "figures").mkdir(parents=True, exist_ok=True)
+    points, settings = load_mo_runs(roots)
+    finals, curves, truth = indicators(points, settings)
+    finals.to_csv(out / "final_indicators.csv", index=False)
+    labels = sorted(set(finals["strategy_label"]))
+    styles = _styles(labels)
+    # the HV comparison is about the device settings; the constrained one has its own section
+    device = [s for s in settings if not any(settings[s]["constraints"].values())]
+    finals_all, finals = finals, finals[finals["setting"].isin(device)]
+    summary = _summary(finals, seed)
+    summary.to_csv(out / "summary.csv", index=False)
+    pw = _pairwise(finals)
+    pw.to_csv(out / "pairwise_hv.csv", index=False)
+
+    # fronts and attainment surfaces, one panel per device setting
+    panels = []
+    for s in device:
+        box = settings[s]["box"]
+        front, cells, _ = truth[s]
+        sub = points[points["setting"] == s]
+        surfaces = {}
+        for lab, g in sub.groupby("strategy_label"):
+            fronts = [
+                PA.pareto_front(h[["f0", "f1"]].to_numpy(float), box.directions)
+                for _, h in g.groupby("seed")
+            ]
+            surfaces[str(lab)] = PA.attainment_surfaces(fronts, box, PERCENTILES)
+        dev = _device(box)
+        panels.append(
+            {
+                "title": dev,
+                "box": box,
+                "cells": cells,
+                "true_front": front,
+                "surfaces": surfaces,
+                "xlabel": f"{dev} latency (ms)",
+                "ylabel": "val. acc. @200 (%)",
+            }
+        )
+    figs = []
+    if panels:
+        P.save(PP.plot_fronts(panels, styles=styles), out / "figures" / "fronts")
+        figs.append(
+            "![Accuracy vs latency: all cells, true front, median attainment surfaces with "
+            "interquartile bands](figures/fronts.png)"
+        )
+    at = PA.anytime_table(curves[curves["setting"].isin(device)], value="hv_regret", seed=seed)
+    if len(at):
+        at["setting"] = [_device(settings[s]["box"]) for s in at["setting"]]
+        at.to_csv(out / "anytime_hv_regret.csv", index=False)
+        P.save(PP.plot_anytime_regret(at, styles=styles), out / "figures" / "anytime_hv_regret")
+        figs.append(
+            "![Hypervolume regret vs evaluations, mean and 95% bootstrap CI](figures/"
+            "anytime_hv_regret.png)"
+        )
+    rank = None
+    if finals["strategy_label"].nunique() >= 3:
+        rank = rank_analysis(finals, "hv", blocks=("setting", "seed"), higher_is_better=True)
+        fig = P.plot_cd_diagram(
+            rank.ranks, rank.nemenyi, cd=rank.cd, title="final HV, all devices", styles=styles
+        )
+        P.save(fig, out / "figures" / "cd_hv")
+        figs.append("![Critical-difference diagram of final hypervolume](figures/cd_hv.png)")
+
+    con = _constrained(points, settings, truth)
+    con_lines: list[str] = []
+    if len(con):
+        con.to_csv(out / "constrained.csv", index=False)
+        rows = []
+        for (cs, clab), cg in con.groupby(["setting", "strategy_label"], sort=False):
+            rows.append(
+                {
+                    "setting": _short(cs),
+                    "cap": cg["cap"].iloc[0],
+                    "strategy": clab,
+                    "runs": len(cg),
+                    "best feasible acc. (median)": f"{np.nanmedian(cg['best_feasible']):.3f}",
+                    "regret to the best feasible (median)": f"{np.nanmedian(cg['regret']):.3f}",
+                    "runs that found it": int((cg["regret"] <= 1e-9).sum()),
+                }
+            )
+        cpw = pairwise_table(con, "best_feasible", by="setting", paired_on="seed")
+        con_lines = [
+            "## Constrained search: best accuracy under a latency cap",
+            "",
+            f"The space's best feasible validation accuracy is {con['space_best'].iloc[0]:.3f} %. "
+            "For the multi-objective strategies the best feasible cell is read off the cells "
+            "they evaluated; the constrained aging evolution searches for it directly.",
+            "",
+            to_markdown(pd.DataFrame(rows)),
+            "",
+        ]
+        if len(cpw):
+            cpw_t = pd.DataFrame(
+                {
+                    "a": cpw["a"],
+                    "b": cpw["b"],
+                    "A12": [f"{x:.2f}" for x in cpw["A12"]],
+                    "p (Wilcoxon, Holm)": [_fmt_p(x) for x in cpw["p_wilcoxon_holm"]],
+                }
+            )
+            con_lines += [
+                "Pairwise tests on the best feasible accuracy (A12 > 0.5: `a` finds better "
+                "cells):",
+                "",
+                to_markdown(cpw_t),
+                "",
+            ]
+
+    timing = dict(timing or {})
+    timing["report_s"] = time.perf_counter() - t0
+    n_seeds = int(finals_all.groupby(["setting", "strategy_label"]).size().min())
+    now = datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC")
+    mode = "--quick (3 seeds)" if quick else "full"
+    truth_rows = [
+        {
+            "setting": _short(s),
+            "objectives": " vs ".join(
+                f"{m} ({d})"
+                for m, d in zip(
+                    settings[s]["box"].metrics, settings[s]["box"].directions, strict=True
+                )
+            ),
+            "reference point": ", ".join(f"{x:g}" for x in settings[s]["box"].reference),
+            "cells": len(truth[s][1]),
+            "true-front cells": len(truth[s][0]),
+            "true HV": f"{truth[s][2]:.4f}",
+        }
+        for s in settings
+    ]
+    lines = [
+        "# Reproduction: hardware-aware NAS (accuracy vs latency, HW-NAS-Bench on NB201)",
+        "",
+        f"Generated {now} by `nash reproduce hardware` ({mode}); at least {n_seeds} seeds per "
+        "strategy and setting. Every number is recomputed from the run files under `runs/`.",
+        "",
+        "Each run searches NB201 cifar10 on two objectives, 200-epoch validation accuracy "
+        "(max, the seed mean) and one device's latency (min), with 200 charged evaluations "
+        "(repeated queries free). A run's front is the non-dominated set of the cells it "
+        "evaluated. Hypervolume (HV) is normalised to the objective box between the ideal "
+        "point (the best accuracy and the lowest latency in the whole space) and the declared "
+        "reference point (accuracy 0 % and a latency above the slowest cell), so 1 would be "
+        "a single cell best in both; the true front's HV is the best any run can reach, and "
+        "**HV regret** = true HV - run HV. IGD+ is the mean normalised shortfall of the run's "
+        "front to each true-front cell.",
+        "",
+        "## The true fronts (exact, from the tables)",
+        "",
+        to_markdown(pd.DataFrame(truth_rows)),
+        "",
+        "## How far is each strategy's front from the true front?",
+        "",
+        "HV regret with a bootstrap 95 % CI of the median over seeds (percentile method, "
+        "2,000 resamples, seeded):",
+        "",
+        to_markdown(summary),
+        "",
+        *_plain(finals, pw, rank),
+        "",
+        "## Which differences are significant?",
+        "",
+        "Pairwise tests on final HV within each setting: Mann-Whitney U and the Wilcoxon "
+        "signed-rank test paired by seed (strategies share each seed's initial random "
+        "stream), Holm-corrected over the whole table; A12 is the probability that `a` gives "
+        "the larger HV (Vargha-Delaney effect sizes).",
+        "",
+        to_markdown(pw) if len(pw) else "(fewer than two strategies)",
+        "",
+    ]
+    if rank is not None:
+        ranks = ", ".join(f"{k} {v:.2f}" for k, v in rank.ranks.items())
+        lines += [
+            f"Across devices (Friedman on {rank.n_blocks} (setting, seed) blocks): chi2 = "
+            f"{rank.statistic:.1f}, p = {_fmt_p(rank.pvalue)}; average ranks (1 = largest HV): "
+            f"{ranks}; Nemenyi critical difference {rank.cd:.2f}.",
+            "",
+        ]
+    lines += [*figs, "", *con_lines]
+    lines += [
+        "## Notes",
+        "",
+        "- Edge TPU latency is missing (-1 in HW-NAS-Bench) for 4,699 of the 15,625 cells: "
+        "those are failed evaluations for the searches (charged, as a device that cannot run "
+        "a cell would be) and are not part of the true front.",
+        "- The scalarized baselines are aging evolution (P=10, S=3) on the Chebyshev or "
+        "weighted sum of the two objectives, each normalised to the same box, equal weights. "
+        "One fixed weighting aims at one region of the front, so they are expected to cover "
+        "less of it than the multi-objective strategies; they are the baseline, not straw men: "
+        "at equal weights the knee region is where most of the HV is.",
+        "- Accuracies are the shipped seed means (no one-seed noise model), so a strategy is "
+        "judged on the objectives it optimised; test accuracy plays no part here.",
+        "",
+        "## Run time",
+        "",
+        f"Machine: {timing.get('machine', '?')}; workers: {timing.get('workers', '?')}; runs "
+        f"executed now: {timing.get('runs_executed', '?')} of {timing.get('runs_total', '?')}; "
+        f"search wall time {timing.get('search_s', 0):.0f} s, report "
+        f"{timing['report_s']:.0f} s.",
+        "",
+    ]
+    path = out / "report.md"
+    tmp = path.with_suffix(".md.tmp")
+    tmp.write_text("\n".join(lines))
+    tmp.replace(path)
+    return path
+
+
+def _plain(finals: pd.DataFrame, pw: pd.DataFrame, rank: Any) -> list[str]:
+    """One sentence per setting: the closest strategy and the significant wins, from numbers."""
+    out = []
+    for s, g in finals.groupby("setting", sort=False):
+        med = g.groupby("strategy_label")["hv_regret"].median().sort_values()
+        best, worst = med.index[0], med.index[-1]
+        sig = pw[(pw["setting"] == _short(s)) & (pw["significant"] != "no")] if len(pw) else pw
+        wins = [
+            f"{r.a} > {r.b}" if r.significant == "a better" else f"{r.b} > {r.a}"
+            for r in sig.itertuples()
+        ]
+        out.append(
+            f"- **{_short(s)}**: closest to the true front {best} (median HV regret "
+            f"{med.iloc[0]:.4f}), farthest {worst} ({med.iloc[-1]:.4f}); significant "
+            f"differences in HV (Wilcoxon, Holm, alpha 0.05): "
+            f"{'; '.join(wins) if wins else 'none'}."
+        )
+    return out
