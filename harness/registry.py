@@ -8,6 +8,7 @@ may also name ``"package.module:Factory"`` directly for a one-off experiment.
 
 from __future__ import annotations
 
+import functools
 import importlib
 import warnings
 from collections.abc import Callable, Iterator
@@ -143,6 +144,7 @@ class Registry(Generic[T]):
         return self._aliases.get(name, name)
 
 
+@functools.cache
 def distribution_of(module: str) -> tuple[str | None, str | None]:
     """The installed distribution (and version) providing ``module``, for run provenance."""
     from importlib.metadata import PackageNotFoundError, packages_distributions, version

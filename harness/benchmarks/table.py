@@ -210,7 +210,17 @@ class TableBenchmark(Benchmark):
         return str(k)
 
     def cell_of(self, key: Hashable) -> Hashable:
-        return self._space.from_str(str(key))
+        """The cell of a key: the space parses it (keys written by ``to_str`` parse back)."""
+        from harness.errors import NashError
+
+        try:
+            return self._space.from_str(str(key))
+        except NashError as e:
+            raise NashError(
+                f"benchmark {self.name}: key {key!r} is not a string the space {self.space} "
+                f"parses ({e}); key the table by the space's to_str (with key_of=space.to_str) "
+                "to map keys back to cells (nash predictors needs it)"
+            ) from None
 
     def keys(self, dataset: str) -> Sequence[Hashable]:
         return self._keys[self.dataset(dataset)]

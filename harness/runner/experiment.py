@@ -33,11 +33,13 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from harness.benchmarks import get_benchmark
+from harness.benchmarks.base import canonical_dataset
 from harness.errors import ConfigError, NashError
 from harness.evaluators.objectives import parse_benchmark_table, parse_strategy_table
 from harness.runner import validate as V
+from harness.runner.components import build_run, plugin_versions, simulated
 from harness.runner.fsafe import clean_leftovers, inside, locked, write_dir_atomic
-from harness.runner.components import EVALUATORS, build_run, simulated
 from harness.runner.loop import Budget, run_search
 
 if TYPE_CHECKING:
@@ -186,6 +188,9 @@ class RunSpec:
         if d["benchmark"]["objectives"] is None:
             d["benchmark"].pop("objectives")
         d["format_version"] = FORMAT_VERSION
+        plugins = plugin_versions(self)
+        if plugins:  # a changed third-party component is a different run (built-ins: none)
+            d["plugins"] = plugins
         return d
 
     def config_hash(self) -> str:
@@ -293,7 +298,12 @@ def parse_experiment(raw: Mapping[str, Any], *, source: str = "") -> Experiment:
             raise ConfigError(f'{where} needs name = "nb201" or "nb101-30k"')
         bname = V.get_str(where, b, "name")
         dataset = V.get_str(where, b, "dataset", "cifar10")
-        label = V.check_label(f"{where} label", b.get("label", f"{bname}-{dataset}"))
+        # one name per benchmark and one spelling per dataset (older spellings are mapped)
+        bench = get_benchmark(bname)
+        if ":" not in bname:
+            bname = bench.name
+        dataset = canonical_dataset(dataset, bench.datasets)  # others: e.g. real-training data
+        label = V.check_label(f"{where} label", b.get("label", f"{bench.name}-{dataset}"))
         bspecs.append(
             BenchmarkSpec(
                 name=bname,
@@ -522,6 +532,8 @@ def compute_run(spec: RunSpec) -> RunOutput:
         "start": start,
         "end": datetime.now(UTC).isoformat(),
         "versions": _versions(),
+        "plugins": plugin_versions(spec),
+        "benchmark_provenance": get_benchmark(spec.benchmark.name).describe(),
         "git_commit": _git_commit(),
         "machine": _machine(),
     }
@@ -616,9 +628,15 @@ def _run_state(spec: RunSpec, out_dir: Path) -> str:
     if got is None:
         return "damaged"
     if got != spec.config_hash():
+        was = (m.get("config") or {}).get("plugins", {}) if isinstance(m, dict) else {}
+        now = spec.resolved().get("plugins", {})
+        what = ""
+        if was != now:  # say which plug-in changed: the run is not resumed, it must be redone
+            what = f" (plug-in versions changed: {was or 'none'} -> {now or 'none'})"
         raise ConfigError(
-            f"{d} holds a run of a different configuration (config hash {got}, now "
-            f"{spec.config_hash()}); use another experiment name or --out, or remove it"
+            f"{d} holds a run of a different configuration{what} (config hash {got}, now "
+            f"{spec.config_hash()}); it is not resumed: use another experiment name or --out, "
+            "or remove it to recompute"
         )
     return "damaged" if verify_run_files(d, m) else "done"
 
