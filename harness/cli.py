@@ -481,6 +481,41 @@ def _cmd_zc_report(args: argparse.Namespace) -> int:
     return 0
 
 
+#: maintenance verbs: `nash dev NAME ARGS...` runs NAME's own command line (module, function)
+DEV_TOOLS = {
+    "proxies": ("harness.evaluators.proxies", "main", "zero-cost proxy validation tables"),
+    "zero-cost": ("harness.evaluators.zero_cost", "main", "NASWOT score tables (low level)"),
+    "training": ("harness.evaluators.training", "main", "real-training bench and Kendall tau"),
+    "nb201-genome": ("harness.spaces.nb201_genome", "_main", "cells the study genome reaches"),
+    "nb201-order": ("harness.spaces.nb201", "_main", "regenerate the NB201 index order"),
+    "nb101-enum": ("harness.spaces.nb101_enum", "main", "enumerate NB101; rebuild 30k specs"),
+}
+
+
+def _cmd_dev(args: argparse.Namespace) -> int:
+    if args.tool == "readme":
+        from pathlib import Path
+
+        from analysis.readme import update_readme
+        from harness.paths import REPO_ROOT
+
+        if not (REPO_ROOT / "README.md").is_file():
+            raise NashError("nash dev readme rewrites a checkout's README.md; run it from one")
+        changed = update_readme(REPO_ROOT)
+        print(f"{Path(REPO_ROOT, 'README.md')}: {'updated' if changed else 'up to date'}")
+        return 0
+    import importlib
+    import os
+
+    module, func, _ = DEV_TOOLS[args.tool]
+    if args.tool in ("proxies", "zero-cost"):
+        os.environ.setdefault("OMP_NUM_THREADS", "1")  # scoring is timed on one thread
+    fn = getattr(importlib.import_module(module), func)
+    sys.argv = [f"nash dev {args.tool}", *args.rest]
+    code = fn()
+    return int(code or 0)
+
+
 def build_parser() -> argparse.ArgumentParser:
     p = _Parser(
         prog="nash",
@@ -656,6 +691,16 @@ def build_parser() -> argparse.ArgumentParser:
         choices=["all", "benchmarks", "datasets", "strategies", "spaces", "surrogates"],
     )
     ls.set_defaults(func=_cmd_list)
+
+    dv = sub.add_parser("dev", help="maintenance: README blocks, table and figure generators")
+    dv.add_argument(
+        "tool",
+        choices=["readme", *DEV_TOOLS],
+        help="readme: rewrite the README's generated blocks from the committed reports; "
+        + "; ".join(f"{k}: {v[2]}" for k, v in DEV_TOOLS.items()),
+    )
+    dv.add_argument("rest", nargs=argparse.REMAINDER, help="arguments of the tool")
+    dv.set_defaults(func=_cmd_dev)
     return p
 
 
