@@ -452,6 +452,7 @@ def _fetch_file(
         sha = sha256_file(tmp)
         if sha != f.sha256:
             _write_provenance(dest, f, sha)
+            registry.remember_conversion(f, sha)  # just proved: converted from the originals
     report.converted.append(f.path)
     if sha == f.sha256:
         log(f"  convert  {f.path}  ({f.original_format}; sha256 identical to the mirror's)")

@@ -166,6 +166,11 @@ def _proof_key(entry: DataFile, sha: str) -> str:
     return f"conversion|{entry.path}|{sha}|{shas}|{entry.original_format}|v{originals.VERSION}"
 
 
+def remember_conversion(entry: DataFile, sha: str) -> None:
+    """Record that converting the pinned originals of ``entry`` gave bytes with ``sha``."""
+    _write_memo({_proof_key(entry, sha): sha})
+
+
 def prove_conversion(root: Path, entry: DataFile, got_sha256: str) -> bool:
     """Convert the verified originals under ``root/originals`` again; True if it gives the file."""
     import tempfile

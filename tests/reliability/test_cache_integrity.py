@@ -324,3 +324,42 @@ def test_concurrent_processes_rebuild_a_corrupt_cache_safely(cache: Path) -> Non
         assert float(out) == want
     assert cache_integrity.check(d, kind="nb101-30k-table", full=True) is None
     assert not [p.name for p in cache.iterdir() if p.name.startswith(".")]
+
+
+def test_provenance_accepted_only_with_a_proved_conversion(
+    cache: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A converted file is accepted when its kept originals reproduce it, and only then."""
+    import hashlib
+
+    from harness.benchmarks import fetch
+
+    rel = "nb201/nb201_acc_12ep.csv"
+    src = registry.find(rel)
+    assert src is not None
+    body = src.read_bytes()
+    sha = hashlib.sha256(body).hexdigest()
+    url = "https://example.org/pinned/nb201_acc_12ep.csv"
+    # an entry whose "mirror" checksum differs, converted by the identity converter
+    entry = registry.DataFile(rel, "0" * 64, (url,), (sha,), "same")
+    ds = registry.DataSet("toy", "toy", "tests", "MIT", (entry,))
+    monkeypatch.setattr(registry, "datasets", lambda: {"toy": ds})
+    root = tmp_path / "data"
+    monkeypatch.setenv("NASH_DATA_DIR", str(root))
+    (root / "nb201").mkdir(parents=True)
+    (root / rel).write_bytes(body)
+    original = fetch.original_path(root, url)
+    original.parent.mkdir(parents=True)
+    original.write_bytes(body)
+    (root / registry.PROVENANCE_FILE).write_text(
+        json.dumps({rel: {"sha256": sha, "original_sha256": [sha]}})
+    )
+    assert registry.locate("toy", rel) == root / rel  # proved by converting the original again
+    assert registry.read_verified("toy", rel)[1] == sha
+    original.unlink()
+    assert registry.locate("toy", rel) == root / rel  # the proof is remembered by content digest
+    with pytest.raises(DataError, match="corrupted"):
+        registry.read_verified("toy", rel)  # building a cache proves it again: refused
+    (cache / "verified_sha256.json").unlink()
+    with pytest.raises(DataError, match="corrupted"):
+        registry.locate("toy", rel)  # the record alone is not enough
