@@ -177,3 +177,35 @@ def test_a_closed_stdout_pipe_is_no_error(args):
     err = p.stderr.read()
     assert p.wait(60) == 0, err
     assert "BrokenPipe" not in err and "Traceback" not in err, err
+
+
+@pytest.mark.slow
+def test_kill_9_of_nash_report_half_way_keeps_the_previous_report(two_strategies, tmp_path):
+    import os
+    import signal
+    import time
+
+    root = _run(two_strategies, tmp_path)
+    rep = tmp_path / "rep"
+    R.build_report(root, rep, zero_cost_demo=False)
+
+    def state() -> list[tuple[str, int]]:  # names and modification times: nothing rewritten
+        return sorted((str(q.relative_to(rep)), q.stat().st_mtime_ns) for q in rep.rglob("*"))
+
+    before = state()
+    p = subprocess.Popen(
+        [sys.executable, "-m", "harness.cli", "report", str(root), "--out", str(rep)],
+        cwd=ROOT,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    t0 = time.monotonic()
+    while not list(tmp_path.glob(f".rep.tmp-{p.pid}-*/tables/*.csv")):  # half-way
+        assert p.poll() is None, "the report finished before it could be killed"
+        assert time.monotonic() - t0 < 120
+        time.sleep(0.02)
+    os.kill(p.pid, signal.SIGKILL)
+    p.wait(30)
+    assert state() == before
+    R.build_report(root, rep, zero_cost_demo=False)  # the next report removes the leftover
+    assert not [q for q in tmp_path.iterdir() if q.name.startswith(".rep.")]
