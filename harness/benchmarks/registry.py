@@ -152,6 +152,21 @@ def accepted_conversion(
     return True
 
 
+def _provenance_hint(path: Path, entry: DataFile) -> str:
+    """Why a file with a provenance record was still refused (empty when it has none)."""
+    try:
+        rec = json.loads((_root_of(path, entry) / PROVENANCE_FILE).read_text()).get(entry.path)
+    except (OSError, ValueError, AttributeError):
+        return ""
+    if not isinstance(rec, dict):
+        return ""
+    return (
+        f"; its {PROVENANCE_FILE} record is not enough: converting the pinned originals under "
+        f"{_root_of(path, entry) / 'originals'} again must give this file (run `nash data fetch` "
+        "again to restore them)"
+    )
+
+
 def _root_of(path: Path, entry: DataFile) -> Path:
     root = path
     for _ in Path(entry.path).parts:
@@ -296,6 +311,7 @@ def locate(dataset: str, relpath: str, *, verify: bool = True) -> Path:
             raise DataError(
                 f"data file {path} is corrupted or a different version: sha256 {got}, expected "
                 f"{entry.sha256}. Replace it with the original (source: {get(dataset).source})"
+                + _provenance_hint(path, entry)
             )
     return path
 
@@ -320,6 +336,7 @@ def read_verified(dataset: str, relpath: str) -> tuple[bytes, str]:
         raise DataError(
             f"data file {path} is corrupted or a different version: sha256 {got}, expected "
             f"{entry.sha256}. Replace it with the original (source: {get(dataset).source})"
+            + _provenance_hint(path, entry)
         )
     remember_sha256(path, got)
     return data, got
