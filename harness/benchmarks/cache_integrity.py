@@ -92,6 +92,8 @@ def check(
     if not isinstance(files, dict) or not files:
         return f"{RECORD} lists no files"
     names = sorted(files)
+    if any(Path(n).name != n or n in (".", "..", RECORD) for n in names):
+        return f"{RECORD} names a file outside the cache directory"
     try:
         key = (str(d.resolve()), _states(d, names))
     except OSError as e:
