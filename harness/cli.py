@@ -249,7 +249,15 @@ def _cmd_report(args: argparse.Namespace) -> int:
         if not LABEL_RE.fullmatch(name):
             raise NashError(f"cannot name a report after {name!r}; give --out")
         out = Path("reports") / name
-    path = build_report(dirs, out, align=args.align, seed=args.seed)
+    q = args.target_quantile
+    if q is not None and not 0 < q < 0.5:
+        raise NashError(
+            f"--target-quantile must be in (0, 0.5), got {q}: above 0.5 fewer than half the "
+            "baseline's runs reach it and its median time to target is undefined"
+        )
+    path = build_report(
+        dirs, out, align=args.align, seed=args.seed, target_quantile=q, target=args.target
+    )
     print(f"report written to {path}")
     return 0
 
@@ -589,6 +597,15 @@ def build_parser() -> argparse.ArgumentParser:
         help="compare runs of different budgets by cutting at the smallest (with a warning)",
     )
     rp.add_argument("--seed", type=int, default=0, help="bootstrap seed (default 0)")
+    tg = rp.add_mutually_exclusive_group()
+    tg.add_argument(
+        "--target-quantile",
+        type=float,
+        default=None,
+        help="acceleration target: this quantile of the baseline's final results (default: "
+        "25%%, raised per setting up to 45%% where that target is reached at once)",
+    )
+    tg.add_argument("--target", type=float, default=None, help="acceleration target: a value")
     rp.set_defaults(func=_cmd_report)
 
     rp = sub.add_parser(

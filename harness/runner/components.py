@@ -203,7 +203,7 @@ def plugin_versions(spec: RunSpec) -> dict[str, str]:
 
     b, s = spec.benchmark, spec.strategy
     out: dict[str, str] = {}
-    names = [
+    names: list[tuple[str, Any, str]] = [
         ("benchmark", BENCHMARKS, b.name),
         ("strategy", STRATEGIES, s.name),
     ]

@@ -95,3 +95,32 @@ def test_table_writers_escape():
     assert "x\\|y" in md and md.count("\n") == 3
     tex = to_latex(df, "cap_tion", "lab")
     assert r"a\_b" in tex and r"50\%" in tex and r"$\pm$" in tex and r"$\infty$" in tex
+
+
+def test_acceleration_target_rule(small_root):
+    """Known answers: 25 % where it separates; past it where every strategy hits it at once."""
+    import dataclasses
+
+    import numpy as np
+
+    from analysis import load as L
+    from analysis import stats as S
+    from analysis.report import AUTO_QUANTILES, choose_targets
+
+    rs = L.load_runs(small_root)
+    f = L.finals(rs)
+    base = S.default_baseline(f)
+    auto, rule = choose_targets(rs, f, base, None, None)
+    fixed, _ = choose_targets(rs, f, base, 0.25, None)
+    assert auto == fixed and "25 %" in rule  # 30 evaluations on NB201: 25 % is not trivial
+    value, vrule = choose_targets(rs, f, base, None, 70.0)
+    assert set(value.values()) == {70.0} and "70" in vrule
+    # every run at the best value from its first query on (a benchmark where any cell is near
+    # the best): each quantile is reached at once, so the rule walks to its last and says so
+    t = rs.trials.copy()
+    flat = dataclasses.replace(rs, trials=t.assign(incumbent_test=t["incumbent_test"].max()))
+    auto_flat, rule_flat = choose_targets(flat, f, base, None, None)
+    for s, tv in auto_flat.items():
+        v = f.loc[(f["setting"] == s) & (f["strategy_label"] == base[s]), "final_test"]
+        assert tv == float(np.quantile(v, AUTO_QUANTILES[-1], method="lower"))
+    assert "not trivial" in rule_flat
