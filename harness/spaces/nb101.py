@@ -23,7 +23,7 @@ from __future__ import annotations
 
 import functools
 import itertools
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -444,6 +444,26 @@ class NB101Space(SearchSpace[NB101Cell]):
                 if op != ops0[v]:
                     consider(m0, [*ops0[:v], op, *ops0[v + 1 :]])
         return out
+
+    def categorical_params(self) -> dict[str, tuple[Any, ...]]:
+        """The raw 7-vertex genome: 21 edge bits ``edge_<src>_<dst>`` (0/1) and 5 interior ops
+        ``op_<v>``. Most of the 2^21 x 3^5 points are invalid specs (no input->output path or
+        more than 9 edges after pruning): :meth:`from_params` says so."""
+        out: dict[str, tuple[Any, ...]] = {
+            f"edge_{s}_{d}": (0, 1) for s, d in zip(_EDGE_SRC, _EDGE_DST, strict=True)
+        }
+        out.update({f"op_{v}": INTERIOR_OPS for v in range(1, MAX_VERTICES - 1)})
+        return out
+
+    def from_params(self, params: Mapping[str, Any]) -> NB101Cell:
+        m = np.zeros((MAX_VERTICES, MAX_VERTICES), dtype=np.int64)
+        try:
+            for s, d in zip(_EDGE_SRC, _EDGE_DST, strict=True):
+                m[s, d] = int(params[f"edge_{s}_{d}"])
+            ops = [INPUT, *(str(params[f"op_{v}"]) for v in range(1, MAX_VERTICES - 1)), OUTPUT]
+        except KeyError as e:
+            raise InvalidArchitecture(f"NB101 parameters lack {e.args[0]!r}") from None
+        return NB101Cell.from_spec(m, ops)
 
     # -- validity and keys ----------------------------------------------------------------------
     def is_valid(self, arch: Any) -> bool:

@@ -21,8 +21,9 @@ import argparse
 import functools
 import itertools
 import re
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -363,6 +364,20 @@ class NB201Space(SearchSpace[NB201Arch]):
 
     def size(self) -> int:
         return N_CELLS
+
+    def categorical_params(self) -> dict[str, tuple[Any, ...]]:
+        """One choice of op name per edge, named ``edge_<i><j>`` (official edge order)."""
+        return {f"edge_{i}{j}": OPS for i, j in EDGES}
+
+    def from_params(self, params: Mapping[str, Any]) -> NB201Arch:
+        try:
+            ops = [params[f"edge_{i}{j}"] for i, j in EDGES]
+        except KeyError as e:
+            raise InvalidArchitecture(f"NB201 parameters lack {e.args[0]!r}") from None
+        bad = [o for o in ops if o not in OPS]
+        if bad:
+            raise InvalidArchitecture(f"unknown NB201 operation {bad[0]!r} (valid: {OPS})")
+        return tuple(OPS.index(o) for o in ops)  # type: ignore[return-value]
 
     def encode(self, arch: NB201Arch, kind: str) -> np.ndarray | Graph:
         """Encodings: ``onehot`` (6x5=30), ``adjacency`` (28 edge-node bits + 6x4 op bits = 52),

@@ -134,6 +134,65 @@ STRATEGIES.add(
 )
 __all__ += ["NASEAFA", "NeuralPredictor"]
 
+# -- optuna samplers, local-search variants, simulated annealing, model-based BO -------------
+from harness.strategies.optuna_adapter import OptunaStrategy  # noqa: E402
+
+_OPTUNA = "optuna's {} sampler via ask-and-tell on the space's categorical parametrization ({})"
+STRATEGIES.add(
+    "optuna",
+    OptunaStrategy,
+    _OPTUNA.format("TPE (sampler = tpe|cmaes|gp|qmc|random)", "Bergstra et al. 2011"),
+)
+STRATEGIES.add(
+    "optuna_cmaes",
+    OptunaStrategy,
+    _OPTUNA.format("CMA-ES (with margin)", "Hansen 2016; Hamano et al. 2022"),
+    {"sampler": "cmaes"},
+)
+# no optuna_gp preset: GPSampler takes ~4 s per proposal on 26-30 categorical dimensions
+# (bench/RESULTS.md); ``name = "optuna"`` with ``sampler = "gp"`` runs it.
+STRATEGIES.add(
+    "optuna_qmc",
+    OptunaStrategy,
+    _OPTUNA.format("scrambled Sobol QMC", "Owen 1998"),
+    {"sampler": "qmc"},
+)
+__all__ += ["OptunaStrategy"]
+
+from harness.strategies.annealing import SimulatedAnnealing  # noqa: E402
+
+_WHITE = "(White et al. 2021)"
+STRATEGIES.add(
+    "local_search_first",
+    LocalSearch,
+    f"first-improvement local search with random restarts {_WHITE}",
+    {"improvement": "first"},
+)
+STRATEGIES.add(
+    "local_search_no_restart",
+    LocalSearch,
+    f"best-improvement local search that stops at its first local optimum {_WHITE}",
+    {"restarts": False},
+)
+STRATEGIES.add(
+    "local_search_first_no_restart",
+    LocalSearch,
+    f"first-improvement local search that stops at its first local optimum {_WHITE}",
+    {"improvement": "first", "restarts": False},
+)
+STRATEGIES.add(
+    "simulated_annealing",
+    SimulatedAnnealing,
+    "simulated annealing on the mutation, geometric cooling t0=1 alpha=0.95 (Kirkpatrick 1983)",
+)
+STRATEGIES.add(
+    "simulated_annealing_restarts",
+    SimulatedAnnealing,
+    "simulated annealing, geometric cooling, restart from a random cell after 30 stale steps",
+    {"restart_after": 30},
+)
+__all__ += ["SimulatedAnnealing"]
+
 # -- multi-objective strategies ----------------------------------------------------------------
 from harness.strategies.multi_objective import (  # noqa: E402
     MOREA,
@@ -157,3 +216,12 @@ STRATEGIES.add(
     "as a feasibility penalty)",
 )
 __all__ += ["MOREA", "NSGA2", "MORandomSearch", "Scalarized"]
+
+# -- multi-fidelity strategies (rungs: the benchmark's fidelities; harness.runner.fidelity) ----
+from harness.strategies.multi_fidelity import ASHA, BOHB, Hyperband, SuccessiveHalving  # noqa: E402
+
+STRATEGIES.add("successive_halving", SuccessiveHalving, "successive halving over the benchmark's fidelities, eta=3 (Jamieson & Talwalkar 2016)")  # fmt: skip  # noqa: E501
+STRATEGIES.add("hyperband", Hyperband, "Hyperband: brackets of successive halving, eta=3 (Li et al. 2017, JMLR)")  # fmt: skip  # noqa: E501
+STRATEGIES.add("bohb", BOHB, "BOHB: Hyperband with TPE-style densities per rung (Falkner et al. 2018, ICML)")  # fmt: skip  # noqa: E501
+STRATEGIES.add("asha", ASHA, "asynchronous successive halving, eta=3 (Li et al. 2020, MLSys)")  # fmt: skip  # noqa: E501
+__all__ += ["ASHA", "BOHB", "Hyperband", "SuccessiveHalving"]
