@@ -206,9 +206,14 @@ class Benchmark(ABC):
         return d
 
     def metric(self, dataset: str, name: str) -> Metric:
+        memo = self.__dict__.setdefault("_metric_memo", {})
+        hit = memo.get((dataset, name))
+        if hit is not None:  # lookups check the metric on every call: keep it a dict probe
+            return hit
         ms = self.metrics(self.dataset(dataset))
         for m in ms:
             if m.name == name:
+                memo[(dataset, name)] = m
                 return m
         raise unknown(f"{self.name} metric for {dataset}", name, [m.name for m in ms])
 

@@ -113,6 +113,13 @@ class NB201Benchmark(Benchmark):
 
         return range(nb201.N_CELLS)
 
+    def value(self, dataset: str, metric: str, key: Hashable) -> float:
+        self.metric(dataset, metric)
+        i = int(key)  # type: ignore[call-overload]
+        if not 0 <= i < 15625:
+            raise NotInBenchmark(f"NB201 index {i} is outside 0..15624")
+        return float(self._tables.value(self.dataset(dataset), metric, i))
+
     def values(self, dataset: str, metric: str, keys: Sequence[Hashable]) -> np.ndarray:
         ds = self.dataset(dataset)
         self.metric(ds, metric)
@@ -225,6 +232,10 @@ class NB101SampleBenchmark(Benchmark):
     def keys(self, dataset: str) -> Sequence[Hashable]:
         return self._table.hashes
 
+    def value(self, dataset: str, metric: str, key: Hashable) -> float:
+        self.metric(dataset, metric)
+        return self._table.value(metric, str(key))
+
     def values(self, dataset: str, metric: str, keys: Sequence[Hashable]) -> np.ndarray:
         self.metric(dataset, metric)
         row = self._table._row
@@ -309,6 +320,9 @@ class NB101SurrogateBenchmark(NB101SampleBenchmark):
 
     def key_of(self, cell: Hashable) -> Hashable:
         return cell  # any valid NB101 cell
+
+    def value(self, dataset: str, metric: str, key: Hashable) -> float:
+        return float(self.values(dataset, metric, [key])[0])
 
     def values(self, dataset: str, metric: str, keys: Sequence[Hashable]) -> np.ndarray:
         self.metric(dataset, metric)
