@@ -65,20 +65,21 @@ END = "print(time.perf_counter() - t0)\n"
 def nbgraph_rows(ds: str) -> list[tuple[str, float, float]]:
     from nas_bench_graph import Arch, light_read
 
-    from harness.benchmarks.nbgraph import NBGraphBenchmark
+    from harness.benchmarks import nbgraph
     from harness.spaces.nbgraph import OPS, NBGraphSpace
 
     metric = "val_rocauc" if ds == "proteins" else "val_acc"
     space = NBGraphSpace("proteins" if ds == "proteins" else "main")
-    ours = NBGraphBenchmark()
+    cls = "NBGraphProteinsBenchmark" if ds == "proteins" else "NBGraphBenchmark"
+    ours = getattr(nbgraph, cls)()
     first = int(space.all_keys()[0])
     ours.values(ds, metric, [first])  # warm: cache built and mapped
 
     cold_off = fresh(T0 + f"from nas_bench_graph import light_read, Arch\nb = light_read({ds!r})\n"
                      "k = next(iter(b)); b[k]['valid_perf']\n" + END)  # fmt: skip
     cold_ours = fresh(
-        T0 + "from harness.benchmarks.nbgraph import NBGraphBenchmark\n"
-        f"b = NBGraphBenchmark(); b.value({ds!r}, {metric!r}, {first})\n" + END
+        T0 + f"from harness.benchmarks.nbgraph import {cls}\n"
+        f"b = {cls}(); b.value({ds!r}, {metric!r}, {first})\n" + END
     )
     official = light_read(ds)
     rng = np.random.default_rng(0)
@@ -220,7 +221,10 @@ def main() -> None:
         f"hash); AnalogNAS-Bench {fmt(conv_anb)}. Later loads verify the package files' sha256 "
         "through the memoised checksums and memory-map the arrays. One lookup is dominated by "
         "Python call overhead on both sides; the vectorised lookup is where the columnar cache "
-        "pays.",
+        "pays. NAS-Bench-Graph's cold load is slower than the package's: its light file is a 2 MB "
+        "pickle that unpickles in about 0.1 s, while ours pays the harness imports (the plug-in "
+        "registry imports importlib.metadata, about 0.15 s) and the once-per-process integrity "
+        "check of the cache, not the data.",
         MARK_END,
     ]
     text = "\n".join(lines)
