@@ -359,6 +359,13 @@ def write_hardware_report(
 
     timing = dict(timing or {})
     timing["report_s"] = time.perf_counter() - t0
+    # the invocation that ran the searches keeps its timing (a later re-report runs none)
+    tfile = out / "timing.json"
+    if timing.get("runs_executed"):
+        tfile.write_text(
+            json.dumps({k: v for k, v in timing.items() if k != "engine"}, default=str)
+        )
+    searched = json.loads(tfile.read_text()) if tfile.is_file() else {}
     n_seeds = int(finals_all.groupby(["setting", "strategy_label"]).size().min())
     now = datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC")
     mode = "--quick (3 seeds)" if quick else "full"
@@ -394,6 +401,10 @@ def write_hardware_report(
         "**HV regret** = true HV - run HV. IGD+ is the mean normalised shortfall of the run's "
         "front to each true-front cell.",
         "",
+        "## In short",
+        "",
+        *_headline(finals, rank),
+        "",
         "## The true fronts (exact, from the tables)",
         "",
         to_markdown(pd.DataFrame(truth_rows)),
@@ -422,7 +433,8 @@ def write_hardware_report(
         lines += [
             f"Across devices (Friedman on {rank.n_blocks} (setting, seed) blocks): chi2 = "
             f"{rank.statistic:.1f}, p = {_fmt_p(rank.pvalue)}; average ranks (1 = largest HV): "
-            f"{ranks}; Nemenyi critical difference {rank.cd:.2f}.",
+            f"{ranks}; Nemenyi critical difference {rank.cd:.2f}. Pairs whose average ranks "
+            f"differ significantly (Nemenyi p < 0.05): {_nemenyi_pairs(rank)}.",
             "",
         ]
     lines += [*figs, "", *con_lines]
@@ -446,6 +458,20 @@ def write_hardware_report(
         f"executed now: {timing.get('runs_executed', '?')} of {timing.get('runs_total', '?')}; "
         f"search wall time {timing.get('search_s', 0):.0f} s, report "
         f"{timing['report_s']:.0f} s.",
+        "",
+        *(
+            [
+                f"The last invocation that ran searches executed {searched['runs_executed']} "
+                f"runs in {searched.get('search_s', 0):.0f} s of wall time with "
+                f"{searched.get('workers', '?')} workers ({searched.get('machine', '?')}).",
+                "",
+            ]
+            if searched
+            else []
+        ),
+        "Seconds per run (each run's own wall time, whenever it ran; median and total):",
+        "",
+        to_markdown(run_seconds(roots)),
         "",
     ]
     path = out / "report.md"
@@ -473,3 +499,66 @@ def _plain(finals: pd.DataFrame, pw: pd.DataFrame, rank: Any) -> list[str]:
             f"{'; '.join(wins) if wins else 'none'}."
         )
     return out
+
+
+def _nemenyi_pairs(rank: Any) -> str:
+    nem = rank.nemenyi
+    order = list(rank.ranks.index)
+    pairs = [
+        f"{a} vs {b} (p = {_fmt_p(float(nem.loc[a, b]))})"
+        for i, a in enumerate(order)
+        for b in order[i + 1 :]
+        if float(nem.loc[a, b]) < 0.05
+    ]
+    return "; ".join(pairs) if pairs else "none"
+
+
+def _headline(finals: pd.DataFrame, rank: Any) -> list[str]:
+    """Counts read off the tables below (no judgement beyond them)."""
+    med = finals.groupby(["setting", "strategy_label"])["hv_regret"].median().unstack()
+    best = med.idxmin(axis=1).value_counts()
+    n = len(med)
+    out = [
+        "- Lowest median HV regret per device: "
+        + ", ".join(f"{lab} on {k} of {n}" for lab, k in best.items())
+        + ".",
+        "- Median HV regret ranges from "
+        f"{med.min().min():.4f} to {med.max().max():.4f} (normalised HV units; relative to the "
+        "true front's HV in the table's `relative regret` column).",
+    ]
+    if rank is not None:
+        out.append(
+            "- Over all devices and seeds, average ranks by final HV: "
+            + ", ".join(f"{k} {v:.2f}" for k, v in rank.ranks.items())
+            + f" (Friedman p = {_fmt_p(rank.pvalue)}; significant Nemenyi pairs: "
+            + f"{_nemenyi_pairs(rank)})."
+        )
+    return out
+
+
+def run_seconds(roots: Sequence[Path]) -> pd.DataFrame:
+    """Median and total run seconds per experiment and strategy, from the manifests."""
+    rows = []
+    for root in roots:
+        for mf in sorted(Path(root).rglob("run.json")):
+            m = json.loads(mf.read_text())
+            cfg = m["config"]
+            rows.append(
+                {
+                    "experiment": cfg["experiment"],
+                    "strategy": cfg["strategy"]["label"],
+                    "s": float(m.get("elapsed_s", math.nan)),
+                }
+            )
+    df = pd.DataFrame(rows)
+    g = df.groupby(["experiment", "strategy"], sort=True)["s"]
+    out = g.agg(["count", "median", "sum"]).reset_index()
+    return pd.DataFrame(
+        {
+            "experiment": out["experiment"],
+            "strategy": out["strategy"],
+            "runs": out["count"],
+            "median s": [f"{x:.2f}" for x in out["median"]],
+            "total s": [f"{x:.0f}" for x in out["sum"]],
+        }
+    )
