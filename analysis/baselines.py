@@ -249,13 +249,22 @@ def write_baselines_report(
     gaps: pd.DataFrame = nb201.attrs.get("gaps", pd.DataFrame())
     tau = nb101.attrs.get("tau", math.nan)
     rows_c, gaps_c = verdict_counts(nb201), verdict_counts(gaps)
+    full_runs = max(PUBLISHED_RUNS.values())
+    few = quick or (len(nb201) > 0 and int(nb201["runs"].min()) < full_runs)
     power = []
-    if quick or rows_c[V.INCONCLUSIVE] or gaps_c[V.INCONCLUSIVE]:
+    if few:
         power = [
-            f"**Too few runs for some verdicts{' (--quick)' if quick else ''}**: an "
+            f"**Too few runs for these verdicts{' (--quick)' if quick else ''}**: an "
             "*inconclusive* row means these runs cannot tell whether the number is reproduced. "
-            f"`{FULL_COMMAND}` (500 runs per NB201 row, about 14 min on 2 cores) gives the "
-            "full answer.",
+            f"`{FULL_COMMAND}` ({full_runs} runs per NB201 row, about 14 min on 2 cores) gives "
+            "the full answer.",
+            "",
+        ]
+    elif rows_c[V.INCONCLUSIVE] or gaps_c[V.INCONCLUSIVE]:
+        power = [
+            f"An *inconclusive* row here has {full_runs} runs, as many as the paper: its CI is "
+            "wider than the margin, so neither equivalence nor a difference is shown at this "
+            "precision.",
             "",
         ]
     margin = f"{V.MARGIN_SD:g}"

@@ -54,7 +54,8 @@ def conclusions_paragraph(root: Path, rel: str = ACCELERATION) -> str:
         kinds = g["supported"].map(V.kind)
         counts = kinds.value_counts()
         major = str(counts.index[0])
-        parts = [f"**{major}** in {int(counts.iloc[0])} of {len(g)} settings"]
+        noun = "setting" if len(g) == 1 else "settings"
+        parts = [f"**{major}** in {int(counts.iloc[0])} of {len(g)} {noun}"]
         for k in counts.index[1:]:
             names = ", ".join(f"`{_setting(s)}`" for s in g.loc[kinds == k, "setting"])
             parts.append(f"**{k}** in {names}")
@@ -86,7 +87,11 @@ def baselines_paragraph(root: Path, rel: str = BASELINES) -> str:
         return out
 
     def label_of(r: pd.Series) -> str:
-        name = r["method"] if "method" in r else r["gap"]
+        if "method" in r:
+            naswot = str(r.get("source", "")).startswith("NASWOT")
+            name = f"NASWOT {r['method']}" if naswot else r["method"]
+        else:
+            name = r["gap"]
         return f"{name} {r['dataset']}"
 
     lines = [
