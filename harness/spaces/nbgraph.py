@@ -30,6 +30,7 @@ from __future__ import annotations
 import functools
 import itertools
 from collections.abc import Mapping, Sequence
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -59,15 +60,23 @@ _HASH_BASE = len(OPS) + 1  # the package's hash digits are base 10
 ALL_SKIP_KEY = 88888
 N_KEYS = 26206
 N_KEYS_PROTEINS = 2021
-_KEY_TABLE_VERSION = 1
+_KEY_TABLE_VERSION = 2
 
 NBGraphArch = tuple[int, int, int, int, int, int, int, int]
 
 
-def _package_version() -> str:
-    from importlib.metadata import version
+def _hash_source() -> tuple[str, Path]:
+    """(relative path, file) of the package module that defines the hash."""
+    import importlib.util
 
-    return version("nas-bench-graph")
+    spec = importlib.util.find_spec("nas_bench_graph")
+    if spec is None or not spec.submodule_search_locations:
+        raise InvalidArchitecture(
+            "the NAS-Bench-Graph space needs the nas-bench-graph package (its hash is the key): "
+            "pip install 'nas-bench-graph>=1.4,<2'"
+        )
+    root = Path(next(iter(spec.submodule_search_locations)))
+    return "nas_bench_graph/architecture.py", root / "architecture.py"
 
 
 @functools.cache
@@ -76,27 +85,32 @@ def key_table() -> np.ndarray:
 
     Code = link pattern index * 9^4 + the ops as base-9 digits (op0 most significant).
     Computed once with ``nas_bench_graph.Arch.valid_hash`` (about 1 s for 157,464 genotypes) and
-    memoised under the cache directory, keyed by the package version.
+    kept as a checked cache (:mod:`harness.benchmarks.cache_integrity`) named after the sha256
+    of the package module that defines the hash: a changed hash gets a new table, an edited
+    table is rebuilt.
     """
-    from harness.paths import atomic_path, cache_dir
+    from harness.benchmarks import cache_integrity
+    from harness.benchmarks.registry import file_sha256
+    from harness.paths import cache_dir
 
-    n = len(LINKS) * len(OPS) ** N_NODES
-    path = (
-        cache_dir() / "nbgraph-space" / f"keys-nbg{_package_version()}-v{_KEY_TABLE_VERSION}.npy"
-    )
-    table: np.ndarray | None = None
-    if path.is_file():
-        try:
-            loaded = np.load(path)
-            if loaded.shape == (n,) and loaded.dtype == np.int64:
-                table = loaded
-        except (OSError, ValueError):
-            table = None
-    if table is None:
+    rel, src = _hash_source()
+    sources = {rel: file_sha256(src)}
+    final = cache_dir() / f"nbgraph-keys-{sources[rel][:16]}-v{_KEY_TABLE_VERSION}"
+
+    def rebuild() -> Path:
         table = _compute_keys()
-        with atomic_path(path) as tmp:
-            with open(tmp, "wb") as f:
-                np.save(f, table)
+        return cache_integrity.build(
+            final,
+            lambda tmp: np.save(tmp / "keys.npy", table),
+            kind="nbgraph-keys",
+            sources=sources,
+            keep_valid=True,
+        )
+
+    d = cache_integrity.open_verified(final, kind="nbgraph-keys", sources=sources, rebuild=rebuild)
+    table = np.load(d / "keys.npy")
+    if table.shape != (len(LINKS) * len(OPS) ** N_NODES,) or table.dtype != np.int64:
+        raise InvalidArchitecture(f"{d}: the key table has shape {table.shape}; delete it")
     table.setflags(write=False)
     return table
 

@@ -178,3 +178,21 @@ def test_encode_many_and_unknown_encoding():
     assert MAIN.encode_many(archs, "onehot").shape == (8, 46)
     with pytest.raises(InvalidArchitecture, match="unknown nbgraph encoding 'path'"):
         MAIN.encode(archs[0], "path")
+
+
+def test_key_table_cache_is_checked_and_rebuilt_when_edited(tmp_path, monkeypatch, capsys):
+    monkeypatch.setenv("NASH_CACHE_DIR", str(tmp_path))
+    key_table.cache_clear()
+    try:
+        first = key_table().copy()
+        (d,) = [p for p in tmp_path.iterdir() if p.name.startswith("nbgraph-keys-")]
+        edited = first.copy()
+        edited[0] = 12345
+        np.save(d / "keys.npy", edited)
+        key_table.cache_clear()
+        again = key_table()
+        assert "failed its check" in capsys.readouterr().err
+        assert np.array_equal(again, first)
+        assert first[0] == Arch([0, 0, 0, 0], ["gat"] * 4).valid_hash()
+    finally:
+        key_table.cache_clear()
