@@ -225,7 +225,7 @@ def _section(
         "",
         "Per generation the cost grows faster than the population (pymoo's element-wise "
         "duplicate elimination compares pairs of candidates by canonical cell); at P = 100 it "
-        "is still under a millisecond per proposal, small beside any real evaluation. A run's "
+        "is about a millisecond per proposal, small beside any real evaluation. A run's "
         "front and hypervolume cost well under a millisecond; the whole space's front, a few "
         "milliseconds.",
         MARK_END,
