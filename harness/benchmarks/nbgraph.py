@@ -127,6 +127,9 @@ def _convert(dataset: str) -> tuple[np.ndarray, np.ndarray]:
     """Sorted keys and the value matrix [len(FIELDS), n] of one dataset, checked."""
     data = read_official(dataset)
     want = {f for f, _ in FIELDS}
+    bad = next((k for k in data if isinstance(k, bool) or not isinstance(k, int)), None)
+    if bad is not None:
+        raise DataError(f"{dataset}.bench: key {bad!r} is not an architecture hash (an int)")
     keys = np.array(sorted(data), dtype=np.int64)
     values = np.empty((len(FIELDS), keys.size), dtype=np.float64)
     for j, k in enumerate(keys.tolist()):
@@ -136,7 +139,10 @@ def _convert(dataset: str) -> tuple[np.ndarray, np.ndarray]:
                 f"{dataset}.bench key {k}: fields {sorted(rec)} are not {sorted(want)}"
             )
         for i, (f, _) in enumerate(FIELDS):
-            values[i, j] = float(rec[f]) * SCALE[f]
+            v = rec[f]
+            if isinstance(v, bool) or not isinstance(v, int | float | np.floating):
+                raise DataError(f"{dataset}.bench key {k}: {f} is {v!r}, not a number")
+            values[i, j] = float(v) * SCALE[f]
     if not np.isfinite(values).all():
         raise DataError(f"{dataset}.bench holds non-finite values")
     space = NBGraphSpace("proteins" if dataset == "proteins" else "main")

@@ -186,3 +186,28 @@ def test_nash_query_cli():
     r = _nash("query", "nbgraph", "0,1,2,1|gcn,lstm,fc,cheb")
     assert r.returncode == 2 and "unknown nbgraph operation 'lstm'" in r.stderr
     assert len(r.stderr.strip().splitlines()) == 1
+
+
+def test_malformed_records_are_one_clear_error(tmp_path, monkeypatch):
+    import hashlib
+    import pickle
+
+    def with_data(obj: object) -> None:
+        f = tmp_path / "cora.bench"
+        f.write_bytes(pickle.dumps(obj))
+        monkeypatch.setattr(nbgraph, "package_file", lambda ds: f)
+        monkeypatch.setitem(nbgraph.SHA256, "cora", hashlib.sha256(f.read_bytes()).hexdigest())
+
+    rec = {"valid_perf": 0.5, "perf": 0.5, "latency": 0.01, "para": 1.0}
+    with_data({0: {**rec, "perf": "n/a"}})
+    with pytest.raises(DataError, match="perf is 'n/a', not a number"):
+        nbgraph._convert("cora")
+    with_data({"0": rec})
+    with pytest.raises(DataError, match="not an architecture hash"):
+        nbgraph._convert("cora")
+    with_data({0: {"perf": 0.5}})
+    with pytest.raises(DataError, match="fields"):
+        nbgraph._convert("cora")
+    with_data({0: rec})  # well-formed but one key: not the space's 26,206
+    with pytest.raises(DataError, match="expected exactly the 26206 keys"):
+        nbgraph._convert("cora")
