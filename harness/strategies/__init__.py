@@ -225,3 +225,23 @@ STRATEGIES.add("hyperband", Hyperband, "Hyperband: brackets of successive halvin
 STRATEGIES.add("bohb", BOHB, "BOHB: Hyperband with TPE-style densities per rung (Falkner et al. 2018, ICML)")  # fmt: skip  # noqa: E501
 STRATEGIES.add("asha", ASHA, "asynchronous successive halving, eta=3 (Li et al. 2020, MLSys)")  # fmt: skip  # noqa: E501
 __all__ += ["ASHA", "BOHB", "Hyperband", "SuccessiveHalving"]
+
+from harness.strategies.bayesopt import Bananas, GPBayesOpt  # noqa: E402
+
+STRATEGIES.add(
+    "bananas",
+    Bananas,
+    "BANANAS (White et al. 2021): path encoding, 5-MLP ensemble, independent Thompson sampling",
+)
+STRATEGIES.add(
+    "gp_bo",
+    GPBayesOpt,
+    "GP Bayesian optimisation, exponentiated-Hamming (RBF on one-hot) kernel, EI (Jones 1998)",
+)
+STRATEGIES.add(
+    "gp_bo_ucb",
+    GPBayesOpt,
+    "GP Bayesian optimisation, exponentiated-Hamming kernel, UCB beta=2 (Srinivas et al. 2010)",
+    {"acquisition": "ucb"},
+)
+__all__ += ["Bananas", "GPBayesOpt"]

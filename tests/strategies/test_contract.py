@@ -13,6 +13,10 @@ SMALL = {  # keep populations small enough for a 60-evaluation contract run
     "genetic": {"population_size": 10},
     "genetic_study": {"population_size": 10},
     "aging_evolution_nb101": {"population_size": 20, "sample_size": 5},
+    # model-based strategies: smaller models so that the kit's runs stay fast
+    "bananas": {"n_ensemble": 3, "surrogate_params": {"hidden": (20, 20), "epochs": 30}},
+    "gp_bo": {"batch_size": 5},
+    "gp_bo_ucb": {"batch_size": 5},
 }
 
 
