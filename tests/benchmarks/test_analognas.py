@@ -59,7 +59,16 @@ def test_mapping_agrees_with_nb201(tables):
     base = BENCH.column("cifar10", "baseline_acc")
     ref = np.asarray(tables.column("cifar10", "test_acc@200"))
     rho = spearmanr(base, ref).statistic
-    assert rho > 0.8
+    assert rho > 0.97  # measured 0.991
+    # the threshold separates: ops converted but the NASLib edge order left as is gives ~0.75
+    wrong = [
+        nb201.index_of(
+            tuple(nb201._NASLIB_TO_OFFICIAL_OP[o]
+                  for o in nb201.to_naslib(nb201.arch_of_index(i)))
+        )
+        for i in range(nb201.N_CELLS)
+    ]  # fmt: skip
+    assert spearmanr(base, ref[wrong]).statistic < 0.9
     shuffled = spearmanr(base, ref[np.random.default_rng(0).permutation(ref.size)]).statistic
     assert abs(shuffled) < 0.05
 
