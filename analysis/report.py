@@ -222,6 +222,40 @@ REPORT_MARKER = ".nash-report"
 _REPORT_ENTRIES = {"report.md", "tables", "figures", REPORT_MARKER}
 
 
+def stopped_by_table(runs: pd.DataFrame) -> tuple[pd.DataFrame, list[str]]:
+    """How the runs stopped, per setting and strategy, and one warning per setting whose runs
+    stopped for different reasons (e.g. a converged evolution hits the query cap while the
+    others spend their budget: its results are not for the same cost)."""
+    col = runs["stopped_by"] if "stopped_by" in runs else pd.Series("?", index=runs.index)
+    r = runs.assign(stopped_by=col.fillna("?").astype(str))
+    rows = [
+        {
+            "setting": b,
+            "strategy": st,
+            "stopped_by": ", ".join(
+                f"{k} ({n})" for k, n in g["stopped_by"].value_counts().items()
+            ),
+        }
+        for (b, st), g in r.groupby(["setting", "strategy_label"], sort=False)
+    ]
+    warn = [
+        f"- **Warning**: runs of `{b}` stopped for different reasons "
+        f"({', '.join(sorted(set(g['stopped_by'])))}); runs that stopped early (the query cap: "
+        "only known cells were proposed; or the strategy finished) spent less than the budget."
+        for b, g in r.groupby("setting", sort=False)
+        if g["stopped_by"].nunique() > 1
+    ]
+    return pd.DataFrame(rows, columns=["setting", "strategy", "stopped_by"]), warn
+
+
+def _stopped_by_section(w: Any, rs: L.RunSet) -> None:
+    table, warn = stopped_by_table(rs.runs)
+    w.text("## How runs stopped")
+    w.table("stopped_by", table, table, "Why each run stopped (number of runs per reason).")
+    if warn:
+        w.text(*warn)
+
+
 def _check_report_dir(out: Path) -> None:
     """Only a report directory (or a new or empty one) may be replaced by a new report.
 
@@ -375,6 +409,7 @@ def _write_report(
         )
     else:
         w.text(f"All expected runs are present ({len(rs.runs)} runs).")
+    _stopped_by_section(w, rs)
 
     # -- final results
     w.text("## Final results")

@@ -9,7 +9,7 @@ from ``self.rng``, seeded by the run, so the same seed gives the same trajectory
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
-from collections.abc import Hashable, Sequence
+from collections.abc import Callable, Hashable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -97,6 +97,26 @@ class Strategy(ABC):
         """The run's answer: the architecture with the best signal told so far."""
         ok = [o for o in self.history if o.ok]
         return max(ok, key=fitness).arch if ok else None
+
+
+def draw_unknown(
+    space: SearchSpace[Any], draw: Callable[[], Hashable], known: set[str], tries: int
+) -> Hashable:
+    """A proposal from ``draw()`` whose canonical key is not in ``known`` (then added to it).
+
+    Why: an evolution that has converged re-proposes cells it has already evaluated; in the run
+    loop those are free repeats and the run ends on the query cap instead of its budget. With
+    ``reject_known`` a strategy redraws them instead. After ``tries`` known draws the last one
+    is returned (the neighbourhood is exhausted; the loop then flags the run).
+    """
+    arch = draw()
+    for _ in range(tries):
+        key = space.canonical(arch)
+        if key not in known:
+            known.add(key)
+            return arch
+        arch = draw()
+    return arch
 
 
 def check_positive_int(name: str, value: object, *, minimum: int = 1) -> int:

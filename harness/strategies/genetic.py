@@ -5,8 +5,10 @@ selection (best of k = ``tournament_frac`` x P, drawn with replacement in the st
 uniform crossover with a second tournament winner, then the space's mutation (the study's bitwise
 mutation on its genome, or per-edge mutation on the native NB201 genome). Children replace the
 population (generational, no elitism by default; ``elitism`` keeps the best E of the previous
-generation). Fitness is whatever signal the evaluator gives (validation accuracy or a
-zero-cost score).
+generation). With ``reject_known`` a proposal of a cell already proposed in this run is redrawn
+(selection and variation again), so a converged population keeps spending its budget on new
+cells; off by default (then nothing changes, draw for draw). Fitness is whatever signal the
+evaluator gives (validation accuracy or a zero-cost score).
 
 Differences from the study's code, on purpose: its initial population is evaluated but keeps
 fitness 0, so generation 1's tournaments return their first draw; here the initial population's
@@ -27,6 +29,7 @@ from harness.strategies._base import (
     check_fraction,
     check_population_fits,
     check_positive_int,
+    draw_unknown,
     fitness,
     tournament,
 )
@@ -47,6 +50,8 @@ class GeneticAlgorithm(Strategy):
         crossover_rate: float = 0.0,
         elitism: int = 0,
         study_zero_initial_fitness: bool = False,
+        reject_known: bool = False,
+        max_redraws: int = 1000,
     ) -> None:
         super().__init__(space, seed=seed)
         self.population_size = check_positive_int("population_size", population_size)
@@ -72,6 +77,9 @@ class GeneticAlgorithm(Strategy):
                 f"elitism {elitism} must be smaller than population_size {population_size}"
             )
         self.study_zero_initial_fitness = bool(study_zero_initial_fitness)
+        self.reject_known = bool(reject_known)
+        self.max_redraws = check_positive_int("max_redraws", max_redraws)
+        self._known: set[str] = set()  # canonical keys proposed so far (with reject_known)
         self.generation = 0  # 0 = the initial random population
         self._population: list[Observation] = []
         self._pending: deque[Hashable] = deque()
@@ -91,6 +99,11 @@ class GeneticAlgorithm(Strategy):
         if self._n_asked_in_gen >= self._gen_size():
             raise RuntimeError("GeneticAlgorithm: ask() before the generation was told")
         self._n_asked_in_gen += 1
+        if self.reject_known:
+            return draw_unknown(self.space, self._propose, self._known, self.max_redraws)
+        return self._propose()
+
+    def _propose(self) -> Hashable:
         if self.generation == 0:
             return self.space.sample(self.rng)
         parent = tournament(self._population, self.k, self.rng, replace=self.tournament_replace)
