@@ -105,3 +105,23 @@ def test_wheel_installs_and_reproduces_from_another_directory(tmp_path):
         300,
     )
     assert (work / "reports" / "runs" / "nb201_rea_vs_rs").is_dir(), out
+    # where no data can be found, one line says where it looked (exit 2, nothing written)
+    bare = {
+        **env,
+        "NASH_DATA_DIR": str(tmp_path / "no-data"),
+        "NASH_CACHE_DIR": str(tmp_path / "c"),
+    }
+    nowhere = tmp_path / "nowhere"
+    nowhere.mkdir()
+    r = subprocess.run(
+        [nash, "reproduce", "baselines", "--quick", "--seeds", "1", "--no-progress"],
+        cwd=nowhere,
+        env=bare,
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
+    )
+    assert r.returncode == 2, r.stderr
+    assert "looked in" in r.stderr and str(tmp_path / "no-data") in r.stderr, r.stderr
+    assert not (nowhere / "reports" / "baselines" / "report.md").exists()
