@@ -148,7 +148,7 @@ class NBGraphSpace(SearchSpace[NBGraphArch]):
         ops: ``"main"`` (the 9 ops of the eight main datasets) or ``"proteins"`` (its 5 ops).
     """
 
-    encodings = ("onehot", "adjacency", "graph")
+    encodings = ("onehot", "adjacency", "path", "graph")
     OP_SETS: Mapping[str, tuple[str, ...]] = {"main": OPS, "proteins": OPS_PROTEINS}
 
     def __init__(self, ops: str = "main") -> None:
@@ -334,6 +334,10 @@ class NBGraphSpace(SearchSpace[NBGraphArch]):
     def size(self) -> int:
         return len(LINKS) * (self._n_ops**N_NODES - 1)
 
+    @property
+    def path_dim(self) -> int:
+        return sum(self._n_ops**k for k in range(1, N_NODES + 1))
+
     def n_keys(self) -> int:
         return int(self.all_keys().size)
 
@@ -413,7 +417,9 @@ class NBGraphSpace(SearchSpace[NBGraphArch]):
 
     def encode(self, arch: NBGraphArch, kind: str) -> np.ndarray | Graph:
         """On the key's canonical genotype: ``onehot`` (links 1+2+3+4 bits, ops 4 x n_ops),
-        ``adjacency`` (15 upper-triangle bits of the 6-node DAG, ops 4 x n_ops), ``graph``
+        ``adjacency`` (15 upper-triangle bits of the 6-node DAG, ops 4 x n_ops), ``path`` (one
+        bit per input-to-output op sequence: each node reads one input, so every leaf gives one
+        path of 1-4 ops; n + n^2 + n^3 + n^4 bits, as BANANAS' path encoding), ``graph``
         (6 nodes: input, 4 ops, output; features one-hot over input/output/ops)."""
         c = self.canonical_arch(arch)
         ops_1h = np.zeros((N_NODES, self._n_ops), dtype=np.float32)
@@ -425,6 +431,25 @@ class NBGraphSpace(SearchSpace[NBGraphArch]):
             adj = self._dag(c)
             iu = np.triu_indices(N_NODES + 2, k=1)
             return np.concatenate([adj[iu].astype(np.float32), ops_1h.ravel()])
+        if kind == "path":
+            n = self._n_ops
+            v = np.zeros(self.path_dim, dtype=np.float32)
+            parents = c[:N_NODES]
+            for leaf in range(N_NODES):
+                if (leaf + 1) in parents:
+                    continue  # not a leaf: its paths continue through a successor
+                seq = []
+                node = leaf
+                while True:  # walk back to the input
+                    seq.append(self._pos[c[N_NODES + node]])
+                    if parents[node] == 0:
+                        break
+                    node = parents[node] - 1
+                idx = 0
+                for o in reversed(seq):
+                    idx = idx * n + o
+                v[sum(n**k for k in range(1, len(seq))) + idx] = 1.0
+            return v
         if kind == "graph":
             adj = self._dag(c)
             x = np.zeros((N_NODES + 2, 2 + self._n_ops), dtype=np.float32)

@@ -149,12 +149,16 @@ def test_space_invariants(seed, which):
         b = _relabel(a, perm)
         if b is not None:
             assert sp.canonical(b) == sp.canonical(a)
-            for kind in ("onehot", "adjacency"):
+            for kind in ("onehot", "adjacency", "path"):
                 assert np.array_equal(sp.encode(a, kind), sp.encode(b, kind))
     # fixed-length encodings
     n_ops = len(sp.ops)
     assert sp.encode(a, "onehot").shape == (10 + 4 * n_ops,)
     assert sp.encode(a, "adjacency").shape == (15 + 4 * n_ops,)
+    path = sp.encode(a, "path")
+    assert path.shape == (sum(n_ops**k for k in range(1, 5)),)
+    leaves = sum((i + 1) not in a[:4] for i in range(4))
+    assert 1 <= path.sum() <= leaves  # one path per leaf (equal paths share a bit)
     g = sp.encode(a, "graph")
     assert isinstance(g, Graph) and g.x.shape == (6, 2 + n_ops)
     assert g.edge_index.shape[0] == 2 and g.edge_index.max() <= 5
@@ -176,8 +180,8 @@ def test_encode_many_and_unknown_encoding():
     rng = np.random.default_rng(5)
     archs = [MAIN.sample(rng) for _ in range(8)]
     assert MAIN.encode_many(archs, "onehot").shape == (8, 46)
-    with pytest.raises(InvalidArchitecture, match="unknown nbgraph encoding 'path'"):
-        MAIN.encode(archs[0], "path")
+    with pytest.raises(InvalidArchitecture, match="unknown nbgraph encoding 'study'"):
+        MAIN.encode(archs[0], "study")
 
 
 def test_key_table_cache_is_checked_and_rebuilt_when_edited(tmp_path, monkeypatch, capsys):
@@ -196,3 +200,44 @@ def test_key_table_cache_is_checked_and_rebuilt_when_edited(tmp_path, monkeypatc
         assert first[0] == Arch([0, 0, 0, 0], ["gat"] * 4).valid_hash()
     finally:
         key_table.cache_clear()
+
+
+def test_path_encoding_of_a_known_cell():
+    # gcn -> gin -> fc and gcn -> cheb: two paths, (gcn, gin, fc) and (gcn, cheb)
+    a = MAIN.from_str("0,1,2,1|gcn,gin,fc,cheb")
+    v = MAIN.encode(a, "path")
+    n = 9
+    i3 = n + n**2 + (OPS.index("gcn") * n + OPS.index("gin")) * n + OPS.index("fc")
+    i2 = n + OPS.index("gcn") * n + OPS.index("cheb")
+    assert set(np.flatnonzero(v).tolist()) == {i2, i3}
+
+
+@pytest.mark.slow
+def test_every_registered_strategy_runs_on_nbgraph_or_says_why():
+    """The strategies run unchanged on this space: valid proposals within the budget, or one
+    clear refusal (multi-fidelity strategies: the package ships no fidelities; REINFORCE: no
+    categorical genome)."""
+    from harness import strategies
+    from harness.benchmarks import get_benchmark
+    from harness.errors import ConfigError
+    from harness.evaluators.tabular import TabularEvaluator
+    from harness.runner.loop import Budget, run_search
+
+    small = {"bananas": {"n_ensemble": 2, "surrogate_params": {"hidden": (16,), "epochs": 10}},
+             "gp_bo": {"batch_size": 5}, "gp_bo_ucb": {"batch_size": 5},
+             "genetic": {"population_size": 10}, "genetic_study": {"population_size": 10}}  # fmt: skip
+    refused = {}
+    for name in strategies.STRATEGIES.names():
+        ev = TabularEvaluator(get_benchmark("nbgraph"), "cora", space=MAIN)
+        try:
+            s = strategies.create(
+                name, MAIN, seed=np.random.SeedSequence([0]), **small.get(name, {})
+            )
+            r = run_search(s, ev, Budget(evaluations=30))
+        except ConfigError as e:
+            refused[name] = str(e)
+            continue
+        assert r.trials and all(MAIN.is_valid(MAIN.from_str(t.arch)) for t in r.trials), name
+    for name, why in refused.items():
+        assert "fidelit" in why or "gene_shape" in why, (name, why)
+    assert "bananas" not in refused and "neural_predictor" not in refused
