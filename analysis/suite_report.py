@@ -44,8 +44,8 @@ COLUMNS = [
 CAVEATS = [
     "NB201 search signals are seed means; the one-seed noise model (signal + N(0, 0.34^2), "
     "3 training seeds per cell) is an approximation of the study's one-random-seed queries, "
-    "estimated from the shipped data (docs/DESIGN.md, data semantics), not a real per-seed "
-    "table.",
+    "estimated from the shipped data (the spread between one seed and the three-seed mean), "
+    "not a real per-seed table.",
     "NASWOT fitness reads the NAS-Bench-Suite-Zero `nwot` column (computed on CIFAR-10 images); "
     "it covers the 9,445 NB201 cells without a cut-off branch, the others have no score and "
     "count as failed evaluations (ranked last).",
