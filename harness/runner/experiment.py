@@ -516,6 +516,8 @@ def compute_run(spec: RunSpec) -> RunOutput:
         "config_hash": spec.config_hash(),
         "config": spec.resolved(),
         "evaluator": evaluator.describe(),
+        # the strategy's own record (e.g. optuna's version and sampler seed)
+        "strategy_info": getattr(strategy, "describe", lambda: {})(),
         "stopped_by": result.stopped_by,
         "n_queries": len(result.trials),
         "n_evaluations_charged": last.cum_evals if last else 0,

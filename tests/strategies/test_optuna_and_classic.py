@@ -250,3 +250,10 @@ def test_new_strategies_run_from_an_experiment(tmp_path: Any) -> None:
     assert len(frames) == 8
     for df in frames:
         assert df["cum_evals"].max() == 6 and df["signal"].notna().all()
+    import json
+
+    import optuna
+
+    infos = [json.loads(p.read_text())["strategy_info"] for p in sorted(root.rglob("run.json"))]
+    tpe = [i for i in infos if i.get("sampler") == "tpe"]
+    assert len(tpe) == 2 and all(i["optuna_version"] == optuna.__version__ for i in tpe)
