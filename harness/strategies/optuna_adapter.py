@@ -88,6 +88,11 @@ class OptunaStrategy(Strategy):
         param_mode: ``auto`` (integer for cmaes/qmc, else categorical), ``categorical`` or
             ``integer``.
         max_invalid: consecutive invalid proposals after which the run stops with an error.
+        tell_known: answer a proposal of a cell already told in this run inside the adapter
+            (the trial gets the known signal, another is asked) instead of passing the repeat to
+            the run loop; a converged TPE then keeps proposing new cells instead of running into
+            the query cap. Off by default (repeats appear as free repeat rows, as for every
+            strategy). ``n_known`` counts them.
     """
 
     name = "optuna"
@@ -101,6 +106,7 @@ class OptunaStrategy(Strategy):
         sampler_params: dict[str, Any] | None = None,
         param_mode: str = "auto",
         max_invalid: int = 10_000,
+        tell_known: bool = False,
     ) -> None:
         super().__init__(space, seed=seed)
         if sampler not in SAMPLERS:
@@ -126,7 +132,10 @@ class OptunaStrategy(Strategy):
         sampler_obj = _sampler(sampler, self.sampler_seed, self.sampler_params)
         with _quiet():
             self.study = optuna.create_study(direction="maximize", sampler=sampler_obj)
+        self.tell_known = bool(tell_known)
+        self._told: dict[str, float] = {}
         self.n_invalid = 0
+        self.n_known = 0
         self._open: defaultdict[str, deque[Any]] = defaultdict(deque)
 
     def describe(self) -> dict[str, Any]:
@@ -140,6 +149,7 @@ class OptunaStrategy(Strategy):
             "param_mode": self.param_mode,
             "optuna_version": optuna.__version__,
             "n_invalid": self.n_invalid,
+            "n_known": self.n_known,
         }
 
     def _suggest(self, trial: Any) -> dict[str, Any]:
@@ -158,15 +168,21 @@ class OptunaStrategy(Strategy):
                     valid = self.space.is_valid(arch)
                 except InvalidArchitecture:
                     valid = False
+                if valid and self.tell_known:
+                    known = self._told.get(self.space.canonical(arch))
+                    if known is not None:
+                        self.n_known += 1
+                        self.study.tell(trial, known)
+                        continue
                 if valid:
                     self._open[self.space.to_str(arch)].append(trial)
                     return arch
                 self.n_invalid += 1
                 self.study.tell(trial, state=TrialState.PRUNED)
         raise ConfigError(
-            f"optuna sampler {self.sampler_name!r} proposed {self.max_invalid} invalid "
-            f"architectures of space {self.space.name!r} in a row; raise max_invalid or use "
-            "another sampler"
+            f"optuna sampler {self.sampler_name!r} proposed {self.max_invalid} invalid (or, with "
+            f"tell_known, already known) architectures of space {self.space.name!r} in a row; "
+            "raise max_invalid or use another sampler"
         )
 
     def _tell(self, obs: Observation) -> None:
@@ -179,5 +195,7 @@ class OptunaStrategy(Strategy):
         with _quiet():
             if obs.ok and math.isfinite(obs.signal):
                 self.study.tell(trial, float(obs.signal))
+                if self.tell_known:
+                    self._told[self.space.canonical(obs.arch)] = float(obs.signal)
             else:
                 self.study.tell(trial, state=TrialState.FAIL)

@@ -257,3 +257,15 @@ def test_new_strategies_run_from_an_experiment(tmp_path: Any) -> None:
     infos = [json.loads(p.read_text())["strategy_info"] for p in sorted(root.rglob("run.json"))]
     tpe = [i for i in infos if i.get("sampler") == "tpe"]
     assert len(tpe) == 2 and all(i["optuna_version"] == optuna.__version__ for i in tpe)
+
+
+def test_optuna_tell_known_answers_repeats_inside_the_adapter() -> None:
+    space = NB201Space()
+    ev = TabularEvaluator("nb201", "cifar10", space=space)
+    plain = strategies.create("optuna", space, seed=0)
+    a = run_search(plain, ev, Budget(evaluations=80))
+    s = strategies.create("optuna", space, seed=0, tell_known=True)
+    b = run_search(s, ev, Budget(evaluations=80))
+    assert any(t.repeat for t in a.trials)  # TPE re-proposes known cells
+    assert not any(t.repeat for t in b.trials) and len(b.trials) == 80
+    assert s.n_known > 0  # type: ignore[attr-defined]
