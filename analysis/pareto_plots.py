@@ -1,6 +1,7 @@
 """Figures of multi-objective runs, in the style of :mod:`analysis.plots` (Okabe-Ito, PDF+PNG).
 
-- :func:`plot_fronts`: accuracy vs cost, one panel per device: every cell of the space (grey),
+- :func:`plot_fronts`: accuracy vs cost (or vs a second accuracy), one panel per setting: every
+  cell of the space (grey),
   the true Pareto front (black staircase) and each strategy's median attainment surface (with
   the interquartile band between the 25 % and 75 % surfaces);
 - :func:`plot_anytime_regret`: hypervolume regret against evaluations, mean with bootstrap CI;
@@ -21,16 +22,39 @@ from analysis.pareto import ObjectiveBox
 from analysis.plots import Style, _width, paper_style, strategy_styles
 
 
-def _staircase(front: np.ndarray, box: ObjectiveBox) -> tuple[np.ndarray, np.ndarray]:
-    """x (cost, column 1) and y (accuracy, column 0) of a front drawn as an attainment step."""
+def _boundary(front: np.ndarray, box: ObjectiveBox) -> tuple[np.ndarray, np.ndarray, str]:
+    """A front's attainment boundary in raw (x = objective 1, y = objective 0) coordinates.
+
+    Returns x ascending, y, and the matplotlib step mode: a minimised x attains from each
+    point rightwards ("post"), a maximised x leftwards ("pre"). The boundary is extended to the
+    reference point so that every surface spans the same range.
+    """
     if not len(front):
-        return np.empty(0), np.empty(0)
+        return np.empty(0), np.empty(0), "post"
     f = front[np.argsort(front[:, 1])]
     x, y = f[:, 1], f[:, 0]
-    # extend to the box edges so every surface spans the same cost range
-    xs = np.concatenate([[x[0]], x, [box.reference[1]]])
-    ys = np.concatenate([[box.reference[0]], y, [y[-1]]])
-    return xs, ys
+    if box.directions[1] == "min":
+        return (
+            np.concatenate([[x[0]], x, [box.reference[1]]]),
+            np.concatenate([[box.reference[0]], y, [y[-1]]]),
+            "post",
+        )
+    return (
+        np.concatenate([[box.reference[1]], x, [x[-1]]]),
+        np.concatenate([[y[0]], y, [box.reference[0]]]),
+        "pre",
+    )
+
+
+def _step_eval(x: np.ndarray, y: np.ndarray, where: str, grid: np.ndarray) -> np.ndarray:
+    """Values of a step function (x ascending, matplotlib ``where``) on ``grid``."""
+    if not len(x):
+        return np.full(len(grid), np.nan)
+    if where == "post":
+        i = np.searchsorted(x, grid, side="right") - 1
+        return np.where(i >= 0, y[np.clip(i, 0, len(y) - 1)], np.nan)
+    i = np.searchsorted(x, grid, side="left")
+    return np.where(i < len(y), y[np.clip(i, 0, len(y) - 1)], np.nan)
 
 
 def plot_fronts(
@@ -62,23 +86,27 @@ def plot_fronts(
             ax.scatter(
                 cells[:, 1], cells[:, 0], s=1, c="#BBBBBB", lw=0, rasterized=True, label="cells"
             )
-            tx, ty = _staircase(np.asarray(p["true_front"]), box)
-            ax.step(tx, ty, where="post", color="black", lw=1.0, label="true front")
+            tx, ty, tw = _boundary(np.asarray(p["true_front"]), box)
+            ax.step(tx, ty, where=tw, color="black", lw=1.0, label="true front")
             for lab in labels:
                 surf = p["surfaces"].get(lab)
                 if not surf:
                     continue
                 st = styles[lab]
-                mx, my = _staircase(surf[50.0], box)
-                ax.step(mx, my, where="post", color=st.color, ls=st.linestyle, lw=1.0, label=lab)
-                lx, ly = _staircase(surf[25.0], box)
-                hx, hy = _staircase(surf[75.0], box)
+                mx, my, mw = _boundary(surf[50.0], box)
+                ax.step(mx, my, where=mw, color=st.color, ls=st.linestyle, lw=1.0, label=lab)
+                lx, ly, _ = _boundary(surf[25.0], box)
+                hx, hy, _ = _boundary(surf[75.0], box)
                 grid = np.union1d(lx, hx)
-                lo = _step_eval(hx, hy, grid)
-                hi = _step_eval(lx, ly, grid)
-                ax.fill_between(grid, lo, hi, step="post", color=st.color, alpha=0.12, lw=0)
-            lat_hi = float(np.nanquantile(cells[:, 1], 0.995))
-            ax.set_xlim(box.ideal[1] - 0.02 * (lat_hi - box.ideal[1]), lat_hi)
+                lo = _step_eval(hx, hy, mw, grid)
+                hi = _step_eval(lx, ly, mw, grid)
+                ax.fill_between(grid, lo, hi, step=mw, color=st.color, alpha=0.12, lw=0)
+            if box.directions[1] == "min":
+                x_hi = float(np.nanquantile(cells[:, 1], 0.995))
+                ax.set_xlim(box.ideal[1] - 0.02 * (x_hi - box.ideal[1]), x_hi)
+            else:
+                x_lo = float(np.nanquantile(cells[:, 1], 0.5))
+                ax.set_xlim(x_lo, box.ideal[1] + 0.02 * (box.ideal[1] - x_lo))
             if y_floor is not None:
                 ax.set_ylim(y_floor, box.ideal[0] + 0.5)
             ax.set_title(p["title"])
@@ -89,14 +117,6 @@ def plot_fronts(
         handles, names = axes.flat[0].get_legend_handles_labels()
         fig.legend(handles, names, loc="outside lower center", ncol=min(len(names), 4))
     return fig
-
-
-def _step_eval(x: np.ndarray, y: np.ndarray, grid: np.ndarray) -> np.ndarray:
-    """Values of a post-step function (x ascending) on ``grid``."""
-    if not len(x):
-        return np.full(len(grid), np.nan)
-    i = np.searchsorted(x, grid, side="right") - 1
-    return np.where(i >= 0, y[np.clip(i, 0, len(y) - 1)], np.nan)
 
 
 def plot_anytime_regret(

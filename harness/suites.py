@@ -79,6 +79,7 @@ SUITES: dict[str, tuple[SuiteItem, ...]] = {
     "hardware": (
         SuiteItem("hardware/devices.toml", quick_seeds=3),
         SuiteItem("hardware/constrained.toml", quick_seeds=3),
+        SuiteItem("hardware/analognas.toml", quick_seeds=3),
     ),
 }
 

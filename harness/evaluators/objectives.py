@@ -168,75 +168,48 @@ def parse_objective_set(where: str, table: Mapping[str, Any]) -> ObjectiveSet:
 
 # -- the benchmark's tables --------------------------------------------------------------------
 class _Table:
-    """Whole metric columns of one benchmark dataset, and the row of an architecture.
-
-    Reads the :class:`harness.benchmarks.base.Benchmark` interface where the harness has it;
-    otherwise the NB201 tables (the one table with per-metric roles before that interface).
-    """
+    """Whole metric columns of one benchmark dataset (the Benchmark interface), and the row of
+    an architecture in them."""
 
     def __init__(self, benchmark: str, dataset: str) -> None:
-        self.benchmark, self.dataset = benchmark, dataset
-        self._bench: Any = None
-        self._t201: Any = None
-        try:
-            from harness.benchmarks import get_benchmark  # type: ignore[attr-defined,unused-ignore]
+        from harness.benchmarks import get_benchmark
 
-            self._bench = get_benchmark(benchmark)
-            self.dataset = self._bench.dataset(dataset)
-            keys = self._bench.keys(self.dataset)
-            self._rows: dict[Hashable, int] | None = (
-                None
-                if isinstance(keys, range) and keys.start == 0 and keys.step == 1
-                else {k: i for i, k in enumerate(keys)}
-            )
-        except ImportError:
-            from harness.benchmarks import nb201
-
-            if benchmark != nb201.NB201Tables.name:
-                raise ConfigError(
-                    f"objectives need a benchmark with metric roles; {benchmark!r} has none "
-                    f"(use {nb201.NB201Tables.name})"
-                ) from None
-            self._t201 = nb201.load()
-            self._t201.metrics(dataset)  # validates the dataset
-            self._rows = None
+        self.benchmark = benchmark
+        self._bench = get_benchmark(benchmark)
+        self.dataset = self._bench.dataset(dataset)
+        keys = self._bench.keys(self.dataset)
+        self._rows: dict[Hashable, int] | None = (
+            None
+            if isinstance(keys, range) and keys.start == 0 and keys.step == 1
+            else {k: i for i, k in enumerate(keys)}
+        )
+        self._names = list(self._bench.metric_names(self.dataset))
 
     def names(self) -> list[str]:
-        if self._bench is not None:
-            return list(self._bench.metric_names(self.dataset))
-        return list(self._t201.metrics(self.dataset))
+        return self._names
 
     def role(self, metric: str) -> str:
         self._check(metric)
-        if self._bench is not None:
-            return str(self._bench.metric(self.dataset, metric).role)
-        return str(self._t201.role(self.dataset, metric))
+        return str(self._bench.metric(self.dataset, metric).role)
 
     def _check(self, metric: str) -> None:
-        have = self.names()
-        if metric not in have:
+        if metric not in self._names:
             import difflib
 
-            close = difflib.get_close_matches(metric, have, n=1)
+            close = difflib.get_close_matches(metric, self._names, n=1)
             hint = f" (did you mean {close[0]!r}?)" if close else ""
             raise ConfigError(
                 f"{self.benchmark} has no metric {metric!r} for dataset {self.dataset}{hint}; "
-                f"its metrics: {', '.join(have)}"
+                f"its metrics: {', '.join(self._names)}"
             )
 
     def column(self, metric: str) -> np.ndarray:
         self._check(metric)
-        if self._bench is not None:
-            return np.asarray(self._bench.column(self.dataset, metric), dtype=np.float64)
-        return np.asarray(self._t201.column(self.dataset, metric), dtype=np.float64)
+        return np.asarray(self._bench.column(self.dataset, metric), dtype=np.float64)
 
     def row_of(self, space: Any, arch: Hashable) -> int:
-        if self._bench is not None:
-            key = self._bench.lookup_key(space, arch)
-            return int(key) if self._rows is None else self._rows[key]
-        from harness.spaces import nb201
-
-        return int(nb201.index_of(space.to_cell(arch)))
+        key = self._bench.lookup_key(space, arch)
+        return int(key) if self._rows is None else self._rows[key]  # type: ignore[call-overload]
 
 
 def _check_searchable(table: _Table, metric: str, what: str) -> None:

@@ -82,7 +82,11 @@ def test_the_hardware_suite_is_defined() -> None:
     from harness.suites import load_suite
 
     exps = load_suite("hardware", quick=True)
-    assert [e.name for e in exps] == ["hw_nb201_cifar10", "hw_nb201_constrained"]
+    assert [e.name for e in exps] == [
+        "hw_nb201_cifar10",
+        "hw_nb201_constrained",
+        "hw_analognas_drift",
+    ]
     devices = {b.objectives["objectives"][1]["metric"] for b in exps[0].benchmarks}
     assert devices == {
         f"hw_{d}_latency" for d in ("edgegpu", "raspi4", "edgetpu", "pixel3", "eyeriss", "fpga")
