@@ -174,7 +174,8 @@ def conclusion_b(
         per_run = per_run[np.isfinite(per_run)]
         mean_visited = float(visited[tcol].mean())
         _, p_g = S._wilcoxon(per_run)
-        guides = V.decide(p_g, bool(np.median(per_run) > 0), V.min_p_wilcoxon(per_run.size))
+        above = bool(per_run.size and np.median(per_run) > 0)
+        guides = V.decide(p_g, above, V.min_p_wilcoxon(per_run.size))
         gap_nw = (nw["best_test_seen"] - nw[acol]).to_numpy(float)
         gap_va = (va["best_test_seen"] - va[acol]).to_numpy(float)
         c = S.compare_pair(
