@@ -234,6 +234,12 @@ STRATEGIES.add(
     "BANANAS (White et al. 2021): path encoding, 5-MLP ensemble, independent Thompson sampling",
 )
 STRATEGIES.add(
+    "bananas_wide",
+    Bananas,
+    "BANANAS with naszilla's wide ensemble members: 10 layers of width 200, lr 0.001, 200 epochs",
+    {"surrogate_params": {"hidden": (200,) * 10, "lr": 0.001, "epochs": 200, "weight_decay": 0}},
+)
+STRATEGIES.add(
     "gp_bo",
     GPBayesOpt,
     "GP Bayesian optimisation, exponentiated-Hamming (RBF on one-hot) kernel, EI (Jones 1998)",

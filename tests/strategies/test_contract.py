@@ -15,6 +15,7 @@ SMALL = {  # keep populations small enough for a 60-evaluation contract run
     "aging_evolution_nb101": {"population_size": 20, "sample_size": 5},
     # model-based strategies: smaller models so that the kit's runs stay fast
     "bananas": {"n_ensemble": 3, "surrogate_params": {"hidden": (20, 20), "epochs": 30}},
+    "bananas_wide": {"n_ensemble": 2, "surrogate_params": {"hidden": (32, 32), "epochs": 30}},
     "gp_bo": {"batch_size": 5},
     "gp_bo_ucb": {"batch_size": 5},
 }
