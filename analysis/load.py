@@ -40,6 +40,7 @@ TRAJ_COLUMNS = [
     "status",
     "repeat",
     "cum_evals",
+    "cum_cost",
     "cum_queries",
     "cum_distinct",
     "cum_train_s",
@@ -53,11 +54,12 @@ TRAJ_COLUMNS = [
 ]
 
 #: Trial columns that older runs lack (read as NaN for them)
-OPTIONAL_COLUMNS = {"clock_s": float("nan"), "worker": -1}
+OPTIONAL_COLUMNS = {"clock_s": float("nan"), "worker": -1, "cum_cost": float("nan")}
 
 #: The x axes a trajectory can be read against, with a human label for figures and tables.
 X_AXES: dict[str, str] = {
     "cum_evals": "charged evaluations (repeats free)",
+    "cum_cost": "charged cost [full-evaluation equivalents] (an evaluation at f epochs: f/F)",
     "cum_queries": "queries (every query charged)",
     "cum_distinct": "distinct cells evaluated",
     "cum_train_s": "recorded training time [s]",
@@ -392,6 +394,8 @@ def _read_trials(files: list[str], runs: pd.DataFrame, columns: list[str]) -> pd
     df = df.merge(keys, on=RUN_KEYS, how="left", validate="many_to_one")
     for c in missing_optional:  # runs written before the column existed
         df[c] = OPTIONAL_COLUMNS[c]
+    if "cum_cost" in df.columns and "cum_evals" in df.columns:  # before fidelity proposals
+        df["cum_cost"] = df["cum_cost"].fillna(df["cum_evals"])
     if "incumbent_test" in df.columns:
         df["regret"] = df["optimum"] - df["incumbent_test"]
     return df

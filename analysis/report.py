@@ -472,6 +472,14 @@ def _write_report(
             f"Incumbent's reported metric against {L.X_AXES[x]}: median and interquartile "
             "range over runs; dotted: benchmark optimum.",
         )
+    cost = rs.trials.get("cum_cost")
+    if cost is not None and not np.allclose(cost, rs.trials["cum_evals"], equal_nan=True):
+        w.figure(  # fidelities chosen by strategies: compare everyone on the charged cost
+            "anytime_cost",
+            P.plot_anytime(rs, x="cum_cost", styles=styles, metric_label="reported metric [%]"),
+            f"Incumbent's reported metric against {L.X_AXES['cum_cost']}: multi-fidelity and "
+            "single-fidelity strategies on the same axis (median and interquartile range).",
+        )
     w.figure(
         "regret_evals",
         P.plot_anytime(rs, x="cum_evals", y="regret", band="ci", styles=styles),
