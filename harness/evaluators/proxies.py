@@ -294,12 +294,11 @@ def score_proxies(
     ``images`` is ``load_images("cifar10", n)``).
     """
     from harness.data.images import check_images
-    from harness.models import SPACES, build_network
+    from harness.models import build_network, network_space
 
     names = list(dict.fromkeys(names))
     _check_names(names)
-    if space_name not in SPACES:
-        raise unknown("network space", space_name, SPACES)
+    network_space(space_name)  # a space that builds networks, or the list of those that do
     check_images(images)
     if labels is None and ({"grad_norm", "snip"} & set(names)):
         labels = load_labels("cifar10", int(images.shape[0]))

@@ -69,7 +69,6 @@ from harness.evaluators._base import Evaluator
 from harness.records import STATUS_FAILED, Cost, EvalResult
 from harness.spaces._base import SearchSpace
 
-SPACES = ("nb201", "nb101")
 SCHEDULES = ("cosine", "constant")
 AUGMENTS = ("auto", "none", "crop", "crop_flip")
 FORMAT_VERSION = 1
@@ -255,28 +254,14 @@ def build_model(
     128 stem channels, 3 cells per stack). Reduced sizes build the same classes with the same
     seeding (a forked, seeded RNG), because ``build_network`` takes no size arguments.
     """
-    from harness.models import build_network
+    from harness.models import build_network, network_space
 
     if channels is None and cells_per_stage is None:
         return build_network(space_name, cell, num_classes, seed=seed)
     with torch.random.fork_rng(devices=[]):
         torch.manual_seed(seed)
-        if space_name == "nb201":
-            from harness.models import NB201Network
-
-            return NB201Network(
-                cell,  # type: ignore[arg-type]
-                num_classes,
-                channels=channels or 16,
-                cells_per_stage=cells_per_stage or 5,
-            )
-        from harness.models import build_nb101_network
-
-        return build_nb101_network(
-            cell,  # type: ignore[arg-type]
-            num_classes,
-            stem_channels=channels or 128,
-            cells_per_stack=cells_per_stage or 3,
+        return network_space(space_name).network(
+            cell, num_classes, channels=channels, cells_per_stage=cells_per_stage
         )
 
 
@@ -696,8 +681,9 @@ class TrainingEvaluator(Evaluator):
         on_epoch: Callable[[int, dict[str, float]], None] | None = None,
         **recipe_params: Any,
     ) -> None:
-        if space_name not in SPACES:
-            raise unknown("network space", space_name, SPACES)
+        from harness.models import network_space
+
+        self._net_space = network_space(space_name)  # refused unless it builds networks
         self.space_name = space_name
         _check_param_names(recipe_params)
         base = recipe.to_dict() if isinstance(recipe, Recipe) else dict(recipe or {})
@@ -738,14 +724,7 @@ class TrainingEvaluator(Evaluator):
         self.keep_checkpoints, self.isolate = bool(keep_checkpoints), bool(isolate)
         self.on_epoch = on_epoch
         if space is None:
-            if space_name == "nb201":
-                from harness.spaces.nb201 import NB201Space
-
-                space = NB201Space()
-            else:
-                from harness.spaces.nb101 import NB101Space
-
-                space = NB101Space()
+            space = self._net_space
         self.space = space
         self.n_trained = 0
         self.n_cached = 0
@@ -768,25 +747,14 @@ class TrainingEvaluator(Evaluator):
 
     def _cell(self, arch: Hashable) -> tuple[Hashable, str]:
         cell = self.space.to_cell(arch)
-        if self.space_name == "nb201":
-            from harness.spaces import nb201
-
-            try:
-                c = nb201.check_arch(cell)
-            except InvalidArchitecture:
-                raise InvalidArchitecture(
-                    f"the nb201 training evaluator got {type(cell).__name__} {cell!r}, not an "
-                    "NB201 cell (an architecture of another space?)"
-                ) from None
-            return c, f"nb201-{nb201.index_of(c)}"
-        from harness.spaces.nb101 import NB101Cell
-
-        if not isinstance(cell, NB101Cell):
+        try:
+            c = self._net_space.check_cell(cell)
+        except InvalidArchitecture:
             raise InvalidArchitecture(
-                f"the nb101 training evaluator got {type(cell).__name__} {cell!r}, not an "
-                "NB101Cell (an architecture of another space?)"
-            )
-        return cell, f"nb101-{cell.hash}"
+                f"the {self.space_name} training evaluator got {type(cell).__name__} {cell!r}, "
+                f"not a cell of the {self.space_name} space (an architecture of another space?)"
+            ) from None
+        return c, f"{self.space_name}-{self._net_space.cell_id(c)}"
 
     def config(self) -> dict[str, Any]:
         """Everything besides (cell, epochs, seed) that changes a training's result."""

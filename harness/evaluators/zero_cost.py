@@ -243,11 +243,9 @@ def cell_seed(seed: int, space_name: str, cell_key: str) -> int:
 
 
 def _cell_key(space_name: str, cell: Any) -> str:
-    if space_name == "nb201":
-        from harness.spaces.nb201 import arch_to_str
+    from harness.models import network_space
 
-        return arch_to_str(cell)
-    return str(cell.hash)
+    return network_space(space_name).network_key(cell)
 
 
 def score_cell(
@@ -277,10 +275,9 @@ def score_cell(
     with torch_threads(num_threads), _exact_cuda_conv():
         t0 = time.perf_counter()
         init_seed = cell_seed(seed, space_name, _cell_key(space_name, cell))
-        if space_name == "nb101":  # the network of the hash, whatever the vertex numbering
-            from harness.spaces.nb101 import canonical_form
+        from harness.models import network_space
 
-            cell = canonical_form(cell)
+        cell = network_space(space_name).network_cell(cell)  # equal keys, equal networks
         net = build_network(space_name, cell, 10, seed=init_seed)
         net = net.to(device)
         x = images.to(device)

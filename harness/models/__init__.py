@@ -10,6 +10,7 @@ caller's random state is untouched) for a reproducible network.
 from __future__ import annotations
 
 from collections.abc import Hashable
+from typing import Any
 
 import torch
 from torch import nn
@@ -18,35 +19,45 @@ from harness.errors import unknown
 from harness.models.nb101_net import build_nb101_network
 from harness.models.nb201_net import NB201Network, count_parameters
 
-SPACES = ("nb201", "nb101")
-
 
 def build_network(
     space_name: str, cell: Hashable, num_classes: int = 10, *, seed: int | None = None
 ) -> nn.Module:
-    """Build the network of ``cell`` (an NB201 op tuple or an :class:`NB101Cell`).
+    """Build the network of a native cell of a registered space (its ``network`` builder).
 
     Args:
-        space_name: ``"nb201"`` or ``"nb101"`` (a genome space maps its architectures to cells
-            with ``space.to_cell`` first).
+        space_name: a registered space with a network builder (``"nb201"``, ``"nb101"``; a
+            genome space maps its architectures to cells with ``space.to_cell`` first).
         cell: the benchmark cell.
         num_classes: classifier outputs.
         seed: when given, the weights are drawn under ``torch.random.fork_rng`` seeded with it,
             so the same seed gives the same weights and the global RNG is left as it was.
     """
-    if space_name not in SPACES:
-        raise unknown("network space", space_name, SPACES)
+    space = network_space(space_name)
     if seed is None:
-        return _build(space_name, cell, num_classes)
+        return space.network(cell, num_classes)
     with torch.random.fork_rng(devices=[]):
         torch.manual_seed(seed)
-        return _build(space_name, cell, num_classes)
+        return space.network(cell, num_classes)
 
 
-def _build(space_name: str, cell: Hashable, num_classes: int) -> nn.Module:
-    if space_name == "nb201":
-        return NB201Network(cell, num_classes)  # type: ignore[arg-type]
-    return build_nb101_network(cell, num_classes)  # type: ignore[arg-type]
+def network_space(space_name: str) -> Any:
+    """The registered space ``space_name``, refused unless it can build networks."""
+    from harness.spaces import SPACES, make_space
+    from harness.spaces._base import SearchSpace
+
+    def builds(name: str) -> bool:
+        return type(SPACES.get(name).create()).network is not SearchSpace.network
+
+    if space_name not in SPACES or not builds(space_name):
+        raise unknown("network space", space_name, [n for n in SPACES.names() if builds(n)])
+    return make_space(space_name)
 
 
-__all__ = ["SPACES", "NB201Network", "build_nb101_network", "build_network", "count_parameters"]
+__all__ = [
+    "NB201Network",
+    "build_nb101_network",
+    "build_network",
+    "count_parameters",
+    "network_space",
+]

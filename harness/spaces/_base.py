@@ -111,3 +111,47 @@ class SearchSpace(ABC, Generic[A]):
         from harness.errors import ConfigError
 
         raise ConfigError(f"search space {self.name!r} has no categorical parametrization")
+
+    # -- networks (zero-cost scoring and real training) -------------------------------------
+    def network(
+        self,
+        cell: Hashable,
+        num_classes: int = 10,
+        *,
+        channels: int | None = None,
+        cells_per_stage: int | None = None,
+    ) -> Any:
+        """An untrained PyTorch network of a native cell (default sizes when None).
+
+        Why here: the space knows what its cells mean as networks, so zero-cost scoring and
+        training work for any space that provides one, without knowing its name.
+        """
+        from harness.errors import NashError
+
+        raise NashError(
+            f"search space {self.name!r} has no network builder (zero-cost scoring and real "
+            "training need one)"
+        )
+
+    def network_key(self, cell: Hashable) -> str:
+        """A stable string naming the network of a native cell (seeds its weights)."""
+        return self.canonical(cell)  # type: ignore[arg-type]
+
+    def network_cell(self, cell: Hashable) -> Hashable:
+        """The representative to build for ``cell`` (equal keys must build equal networks)."""
+        return cell
+
+    def cell_id(self, cell: Hashable) -> str:
+        """A compact unique id of a native cell (result caches of trainings)."""
+        return self.canonical(cell)  # type: ignore[arg-type]
+
+    def check_cell(self, cell: Hashable) -> Hashable:
+        """``cell`` if it is a valid native cell of this space, else InvalidArchitecture."""
+        if not self.is_valid(cell):
+            from harness.errors import InvalidArchitecture
+
+            raise InvalidArchitecture(
+                f"{type(cell).__name__} {cell!r} is not a cell of the space {self.name!r} (an "
+                "architecture of another space?)"
+            )
+        return cell

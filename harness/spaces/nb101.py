@@ -23,7 +23,7 @@ from __future__ import annotations
 
 import functools
 import itertools
-from collections.abc import Mapping, Sequence
+from collections.abc import Hashable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -444,6 +444,42 @@ class NB101Space(SearchSpace[NB101Cell]):
                 if op != ops0[v]:
                     consider(m0, [*ops0[:v], op, *ops0[v + 1 :]])
         return out
+
+    def network(
+        self,
+        cell: Hashable,
+        num_classes: int = 10,
+        *,
+        channels: int | None = None,
+        cells_per_stage: int | None = None,
+    ) -> Any:
+        """The nasbench-pytorch network (128 stem channels, 3 cells per stack by default)."""
+        from harness.models.nb101_net import build_nb101_network
+
+        return build_nb101_network(
+            cell,  # type: ignore[arg-type]
+            num_classes,
+            stem_channels=channels or 128,
+            cells_per_stack=cells_per_stage or 3,
+        )
+
+    def network_key(self, cell: Hashable) -> str:
+        return str(cell.hash)  # type: ignore[attr-defined]
+
+    def network_cell(self, cell: Hashable) -> Hashable:
+        """The canonical form: the network of the hash, whatever the vertex numbering."""
+        return canonical_form(cell)
+
+    def cell_id(self, cell: Hashable) -> str:
+        return str(cell.hash)  # type: ignore[attr-defined]
+
+    def check_cell(self, cell: Hashable) -> Hashable:
+        if not isinstance(cell, NB101Cell):
+            raise InvalidArchitecture(
+                f"{type(cell).__name__} {cell!r} is not an NB101Cell (an architecture of "
+                "another space?)"
+            )
+        return cell
 
     def categorical_params(self) -> dict[str, tuple[Any, ...]]:
         """The raw 7-vertex genome: 21 edge bits ``edge_<src>_<dst>`` (0/1) and 5 interior ops

@@ -21,7 +21,7 @@ import argparse
 import functools
 import itertools
 import re
-from collections.abc import Mapping, Sequence
+from collections.abc import Hashable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -364,6 +364,33 @@ class NB201Space(SearchSpace[NB201Arch]):
 
     def size(self) -> int:
         return N_CELLS
+
+    def network(
+        self,
+        cell: Hashable,
+        num_classes: int = 10,
+        *,
+        channels: int | None = None,
+        cells_per_stage: int | None = None,
+    ) -> Any:
+        """The NB201 network (C=16, N=5 by default) of an op tuple."""
+        from harness.models.nb201_net import NB201Network
+
+        return NB201Network(
+            cell,  # type: ignore[arg-type]
+            num_classes,
+            channels=channels or 16,
+            cells_per_stage=cells_per_stage or 5,
+        )
+
+    def network_key(self, cell: Hashable) -> str:
+        return arch_to_str(cell)  # type: ignore[arg-type]
+
+    def cell_id(self, cell: Hashable) -> str:
+        return str(index_of(cell))  # type: ignore[arg-type]
+
+    def check_cell(self, cell: Hashable) -> Hashable:
+        return check_arch(cell)
 
     def categorical_params(self) -> dict[str, tuple[Any, ...]]:
         """One choice of op name per edge, named ``edge_<i><j>`` (official edge order)."""

@@ -328,11 +328,11 @@ def test_architecture_of_another_space_is_refused(tmp_path: Path) -> None:
     cell = NB101Cell.from_spec(
         [[0, 1, 1], [0, 0, 1], [0, 0, 0]], ["input", "conv3x3-bn-relu", "output"]
     )
-    with pytest.raises(InvalidArchitecture, match="not an NB201 cell"):
+    with pytest.raises(InvalidArchitecture, match="not a cell of the nb201 space"):
         tiny(tmp_path).evaluate(cell)
     ev101 = TrainingEvaluator("nb101", "mnist-5k", **{**TINY, "channels": 4},
                               cache_dir=tmp_path / "r", checkpoint_dir=tmp_path / "c")  # fmt: skip
-    with pytest.raises(InvalidArchitecture, match="not an NB101Cell"):
+    with pytest.raises(InvalidArchitecture, match="not a cell of the nb101 space"):
         ev101.evaluate(BEST)
 
 
