@@ -519,6 +519,7 @@ def compute_run(spec: RunSpec) -> RunOutput:
         # the strategy's own record (e.g. optuna's version and sampler seed)
         "strategy_info": getattr(strategy, "describe", lambda: {})(),
         "stopped_by": result.stopped_by,
+        "fidelity_accounting": result.accounting or None,
         "n_queries": len(result.trials),
         "n_evaluations_charged": last.cum_evals if last else 0,
         "n_distinct": last.cum_distinct if last else 0,

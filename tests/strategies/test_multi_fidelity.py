@@ -110,3 +110,21 @@ def test_registered_with_citations():
     for name in MF:
         desc = strategies.STRATEGIES.get(name).description
         assert any(str(y) in desc for y in (2016, 2017, 2018, 2020)), desc
+
+
+@pytest.mark.parametrize("bench", ["nb201", "nb101-30k"])
+def test_runs_from_an_experiment_file_with_its_accounting_in_the_manifest(tables, bench):
+    from harness.runner.experiment import compute_run, parse_experiment
+
+    raw = {
+        "name": "mf",
+        "seeds": 1,
+        "budget": {"evaluations": 5},
+        "benchmark": [{"name": bench, "dataset": "cifar10"}],
+        "strategy": [{"name": n} for n in MF],
+    }
+    for spec in parse_experiment(raw).runs():
+        out = compute_run(spec)
+        acc = out.manifest["fidelity_accounting"]
+        assert acc["full_fidelity"] == (200 if bench == "nb201" else 108)
+        assert "separate training" in acc["continuation"]
