@@ -88,36 +88,49 @@ def test_leftovers_of_a_live_process_are_kept_dead_ones_removed(tiny, tmp_path):
         sleeper.wait()
 
 
-def test_concurrent_runs_of_one_experiment_never_crash(tiny_toml, tmp_path):
+@pytest.mark.slow
+def test_concurrent_runs_of_one_experiment_never_crash_nor_compute_twice(tiny_toml, tmp_path):
+    # 20 runs of 300 evaluations: the first process is still writing when the others start
+    text = tiny_toml.read_text().replace("seeds = 2", "seeds = 20")
+    tiny_toml.write_text(text.replace("evaluations = 5", "evaluations = 300"))
     out = tmp_path / "out"
-    procs = []
-    for _ in range(4):
-        procs.append(
-            subprocess.Popen(
-                [
-                    sys.executable,
-                    "-m",
-                    "harness.cli",
-                    "run",
-                    str(tiny_toml),
-                    "--out",
-                    str(out),
-                    "--no-progress",
-                    "--workers",
-                    "1",
-                ],
-                stdout=subprocess.PIPE,
-                stderr=subprocess.PIPE,
-                text=True,
-            )
+
+    def start() -> subprocess.Popen[str]:
+        return subprocess.Popen(
+            [
+                sys.executable,
+                "-m",
+                "harness.cli",
+                "run",
+                str(tiny_toml),
+                "--out",
+                str(out),
+                "--no-progress",
+                "--workers",
+                "1",
+            ],
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
         )
-        time.sleep(0.2)
-    results = [(p.wait(120), p.stderr.read() if p.stderr else "") for p in procs]
-    for rc, err in results:
+
+    first = start()
+    t0 = time.monotonic()
+    while not list(out.glob("tiny/*/*/seed=*/run.json")):
+        assert first.poll() is None and time.monotonic() - t0 < 120, first.communicate()
+        time.sleep(0.02)
+    others = []
+    for _ in range(4):
+        others.append(start())
+        time.sleep(0.3)
+    for p in others:
+        _out, err = p.communicate(timeout=120)
         assert "Traceback" not in err, err
-        assert rc == 0 or (rc == 2 and "being written by" in err), (rc, err)
-    assert any(rc == 0 for rc, _ in results)
-    assert len(list((out / "tiny").rglob("run.json"))) == 2
+        assert p.returncode == 2, (p.returncode, err)  # refused: nothing computed twice
+        assert f"pid {first.pid}" in err and "being written by" in err, err
+    _out, err = first.communicate(timeout=300)
+    assert first.returncode == 0, err
+    assert len(list((out / "tiny").glob("*/*/seed=*/run.json"))) == 20
     ref = tmp_path / "ref"
     subprocess.run(
         [
