@@ -23,6 +23,8 @@ genes in which two cells differ, so the RBF on one-hot vectors is an exponentiat
 kernel -- the standard kernel for categorical inputs (as in COMBO / CoCaBO), with no order
 imposed on the ops; one length scale (isotropic) because 150 points do not support 30 of them;
 a white-noise term because benchmark signals are noisy across seeds. Targets are normalised.
+Fits and predictions run with one BLAS thread: on a shared 2-core machine the default thread
+pool made each fit of 150 points 25x slower (bench/RESULTS.md).
 Acquisition: expected improvement (``xi`` margin) or UCB (``mean + beta * std``), maximised
 over ``n_candidates`` mutations of the best cells plus ``n_random`` random cells.
 """
@@ -304,6 +306,7 @@ class GPBayesOpt(_ModelBased):
         from sklearn.exceptions import ConvergenceWarning
         from sklearn.gaussian_process import GaussianProcessRegressor
         from sklearn.gaussian_process.kernels import RBF, ConstantKernel, WhiteKernel
+        from threadpoolctl import threadpool_limits
 
         kernel = ConstantKernel(1.0, (1e-3, 1e3)) * RBF(2.0, (1e-2, 1e2)) + WhiteKernel(
             0.1, (1e-6, 1e1)
@@ -314,15 +317,17 @@ class GPBayesOpt(_ModelBased):
             n_restarts_optimizer=self.n_restarts,
             random_state=int(self.rng.integers(2**31 - 1)),
         )
-        with warnings.catch_warnings():
+        with warnings.catch_warnings(), threadpool_limits(1):
             warnings.simplefilter("ignore", ConvergenceWarning)
             self._gp = gp.fit(X.astype(np.float64), y)
         self._y_best = float(y.max())
 
     def _acquire(self, X: np.ndarray) -> np.ndarray:
         from scipy.stats import norm
+        from threadpoolctl import threadpool_limits
 
-        mean, std = self._gp.predict(X.astype(np.float64), return_std=True)
+        with threadpool_limits(1):
+            mean, std = self._gp.predict(X.astype(np.float64), return_std=True)
         if self.acquisition == "ucb":
             return np.asarray(mean + self.beta * std)
         std = np.maximum(std, 1e-12)

@@ -42,12 +42,17 @@ _NUMERIC_ONLY = ("cmaes", "qmc")
 
 @contextlib.contextmanager
 def _quiet() -> Iterator[None]:
+    """optuna's logging silenced, its warnings ignored, one BLAS and one torch thread (the GP
+    sampler's linear algebra on a shared machine), everything restored afterwards."""
     import optuna
+    from threadpoolctl import threadpool_limits
+
+    from harness.surrogates._base import torch_threads
 
     old = optuna.logging.get_verbosity()
     optuna.logging.set_verbosity(optuna.logging.ERROR)
     try:
-        with warnings.catch_warnings():
+        with warnings.catch_warnings(), threadpool_limits(1), torch_threads(1):
             warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
             warnings.simplefilter("ignore", UserWarning)
             yield
