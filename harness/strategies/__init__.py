@@ -149,8 +149,8 @@ STRATEGIES.add(
     _OPTUNA.format("CMA-ES (with margin)", "Hansen 2016; Hamano et al. 2022"),
     {"sampler": "cmaes"},
 )
-# no optuna_gp preset: GPSampler takes ~4 s per proposal on 26-30 categorical dimensions
-# (bench/RESULTS.md); ``name = "optuna"`` with ``sampler = "gp"`` runs it.
+# no optuna_gp preset (it would run the contract kit's searches at ~0.15 s per proposal, see
+# bench/RESULTS.md); ``name = "optuna"`` with ``sampler = "gp"`` runs optuna's GPSampler.
 STRATEGIES.add(
     "optuna_qmc",
     OptunaStrategy,
