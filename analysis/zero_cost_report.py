@@ -1,4 +1,4 @@
-"""The zero-cost validation report (issue 5, item 5): our NASWOT and proxies against NB201.
+"""The zero-cost validation report: our NASWOT and proxies against NB201.
 
 Why: a zero-cost score is only worth searching on if it ranks cells like their trained
 accuracy does, and our own implementation is only trustworthy if it ranks cells like the
@@ -504,7 +504,7 @@ def write_zero_cost_report(
             "(partial coverage: a smaller space than the paper's); the published column is "
             "shown on all cells and on that same pool."
         )
-        + " Paper values as quoted in DESIGN.md section 5.",
+        + " Paper values: docs/REFERENCES.md.",
         "",
         to_markdown(st.T.reset_index().rename(columns={"index": "setting"}).pipe(_header)),
         "",
@@ -675,7 +675,7 @@ def _explanations(
         )
         + "Candidate causes, unverified: the paper's own scores (batch 128, per-dataset "
         "images, a fresh initialisation and batch per run), its sampling procedure, and the "
-        "paper values themselves (quoted in DESIGN.md, not re-checked against the PDF)."
+        "paper values themselves (as quoted in docs/REFERENCES.md, not re-read from the PDF)."
     )
     b2 = beyond(d2)
     k_small, k_big = sorted(tails)[0], sorted(tails)[-1]

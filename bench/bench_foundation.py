@@ -1,4 +1,4 @@
-"""Benchmarks of the data layer and the run loop (DESIGN.md section 6 targets).
+"""Benchmarks of the data layer and the run loop against their performance targets.
 
 Run: ``python bench/bench_foundation.py [--write]``. With ``--write`` the figures replace the
 "Foundation and run loop" section of bench/RESULTS.md. Timings are medians of repeats on this

@@ -147,7 +147,7 @@ def render(enum_runs: list[dict[str, float]], speed: dict[str, float], load_s: f
     ratio = speed["official_us"] / speed["batch_all7_us"]
     lines += [
         "",
-        "Reference (DESIGN.md section 9): the straightforward enumeration with the official "
+        "Reference: the straightforward enumeration with the official "
         "Python hash, 284 s wall on 2 cores. Where the load average exceeds the core count, "
         "other jobs shared the machine: the CPU column is then the fairer figure.",
         "",

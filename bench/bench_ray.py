@@ -118,7 +118,7 @@ def main() -> None:
         )
 
     text = (
-        f"## Engines: Ray vs the local pool (issue 9)\n\nMachine: "
+        f"## Engines: Ray vs the local pool\n\nMachine: "
         f"{platform.processor() or platform.machine()}, {ncpu} cores, Python "
         f"{platform.python_version()}, load average before the run {load:.1f}; "
         f"`python bench/bench_ray.py --write`.\n\n| what | measured |\n|---|---|\n"

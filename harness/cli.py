@@ -435,7 +435,7 @@ def _cmd_score(args: argparse.Namespace) -> int:
         raise unknown("score-table benchmark", args.benchmark, ["nb101", "nb201"])
     if args.proxy not in PROXIES:
         raise unknown(
-            "score-table proxy (other proxies: python -m harness.evaluators.proxies)",
+            "score-table proxy (other proxies: nash dev proxies)",
             args.proxy,
             PROXIES,
         )

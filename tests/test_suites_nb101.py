@@ -1,4 +1,4 @@
-"""NB101 in the acceleration suite (issue 8): the surrogate-completed space, the NASWOT-fitness
+"""NB101 in the acceleration suite: the surrogate-completed space, the NASWOT-fitness
 gate (GPU / flag / score cache), the report's surrogate labels and agreement table.
 
 Every run here is real (real tables, real surrogate, real NASWOT scoring), only small."""

@@ -48,7 +48,7 @@ Differences from NAS-Bench-Suite-Zero, and why:
   e.g. the output is cut off; synflow when the raw score is 0, whose log NASLib reports as 0).
   grad_norm and snip of a cut-off cell are a true 0, kept.
 
-Tables: ``python -m harness.evaluators.proxies proxies`` writes the validation table
+Tables: ``nash dev proxies proxies`` writes the validation table
 ``harness/zc_data/nb201_proxies_cifar10_b64_seed0.csv``; ``... batch-sizes`` writes the NASWOT
 batch-size table ``harness/zc_data/nb201_naswot_batch_sizes.csv`` (the reference study's
 conclusion (c)).
@@ -730,7 +730,7 @@ def _rho_val(part: Any, b: int, val: np.ndarray) -> float:
 
 def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(
-        prog="python -m harness.evaluators.proxies",
+        prog="nash dev proxies",
         description="Compute the committed zero-cost validation and batch-size tables.",
     )
     sub = p.add_subparsers(dest="what", required=True)

@@ -37,8 +37,8 @@ work. A search's trajectory is then the same whether or not another run trained 
 so results do not depend on the order of runs or the number of workers. ``charge_cached=False``
 makes a hit cost nothing at all.
 
-Command line: ``python -m harness.evaluators.training bench`` (seconds per epoch, images per
-second, peak memory) and ``python -m harness.evaluators.training tau`` (Kendall tau between
+Command line: ``nash dev training bench`` (seconds per epoch, images per
+second, peak memory) and ``nash dev training tau`` (Kendall tau between
 MNIST-5k trainings and NB201's CIFAR-10 accuracies); see docs/TRAINING.md.
 """
 
@@ -985,7 +985,7 @@ def _tau(args: argparse.Namespace) -> dict[str, Any]:
 
 def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(
-        prog="python -m harness.evaluators.training",
+        prog="nash dev training",
         description="Benchmarks and the rank check of real training.",
     )
     sub = p.add_subparsers(dest="cmd", required=True)

@@ -46,7 +46,7 @@ Where this differs, and why:
   its reason, the score is ``-inf``, and the evaluator reports a failed evaluation (ranked below
   every real score), never a silent NaN.
 
-Score tables: ``python -m harness.evaluators.zero_cost --compute-nb201`` computes NB201 scores
+Score tables: ``nash dev zero-cost --compute-nb201`` computes NB201 scores
 (one representative per isomorphism class first, resumable, atomic writes) into
 ``harness/zc_data/``; :class:`ZeroCostEvaluator` reads a committed score when the table's
 settings match and computes it otherwise.
@@ -1066,7 +1066,7 @@ def compute_nb101_table(
 
 def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(
-        prog="python -m harness.evaluators.zero_cost",
+        prog="nash dev zero-cost",
         description="Compute the committed NB201 NASWOT score table (resumable).",
     )
     p.add_argument("--compute-nb201", action="store_true", required=True)

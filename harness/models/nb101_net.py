@@ -6,7 +6,7 @@ NB101 tables were trained with, so its parameter count matches the tables' ``par
 
 The cell is pruned first (vertices off every input-output path removed, as the official
 ``ModelSpec`` does) so the network is the one the official hash names. Gotchas handled here
-(DESIGN.md section 9): ``ModelSpec`` keeps its pruned matrix as a torch tensor; its ReLUs are
+(nasbench-pytorch's): ``ModelSpec`` keeps its pruned matrix as a torch tensor; its ReLUs are
 ``nn.ReLU`` modules, so activation hooks (NASWOT) see them. ``inplace`` ReLUs, where a version
 of the dependency uses them, are switched off because full backward hooks refuse them.
 """

@@ -1,7 +1,7 @@
 """``run_search``: the only search loop in the harness.
 
 It asks the strategy, evaluates through the evaluator, tells the strategy an Observation (no test
-metric) and records one :class:`Trial` per query. Repeated queries follow DESIGN.md section 4:
+metric) and records one :class:`Trial` per query. Repeated queries (evolution re-proposes them):
 a query of a (cell, fidelity, training seed) already evaluated in this run is answered from the
 run's cache and costs nothing (a real harness would not retrain it), unless ``count_repeats``
 charges it as the reference study did. Both counts are in every row, so every verdict can be

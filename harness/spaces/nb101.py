@@ -214,7 +214,7 @@ def _pruned(cell: NB101Cell) -> NB101Cell:
 @functools.lru_cache(maxsize=1 << 18)
 def _official_hash(cell: NB101Cell) -> str:
     p = _pruned(cell)
-    # np.asarray matters: nasbench-pytorch's ModelSpec keeps a torch tensor (DESIGN.md section 9).
+    # np.asarray matters: nasbench-pytorch's ModelSpec keeps a torch tensor.
     return str(graph_util.hash_module(np.asarray(p.matrix), p.labels))
 
 

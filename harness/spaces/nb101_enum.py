@@ -26,7 +26,7 @@ vertices first, dangling padding vertices before the output, output at index 6),
 ``INTERIOR_OPS`` order, 255 at padding positions). They are cached in
 ``cache_dir() / "nb101_space.npz"``.
 
-Command line: ``python -m harness.spaces.nb101_enum --write-30k-specs`` regenerates
+Command line: ``nash dev nb101-enum --write-30k-specs`` regenerates
 ``harness/spaces/_data/nb101_30k_specs.npz`` (the specs of the NB101-30k sample's hashes).
 """
 

@@ -12,7 +12,7 @@ NASLib and analog-nasbench use op-index tuples with a different op numbering (0 
 
 The benchmark index 0..15624 is the official API's order, which is not a product order; it is
 read from ``_data/nb201_order.npy`` (generated from the shipped benchmark table by
-``python -m harness.spaces.nb201 --regenerate-order``, and checked against it in the tests).
+``nash dev nb201-order --regenerate-order``, and checked against it in the tests).
 """
 
 from __future__ import annotations

@@ -10,7 +10,7 @@ genome, and a quirky rule turns it into an NB201 cell for the benchmark query. T
 study's results we must reproduce that rule exactly, quirks included, because it decides which
 cells the study can ever reach (about 760 of 15,625; see ``bench/RESULTS.md``).
 
-The rule (from the study's code; ``/work/notes/research_study.md``, section "NB201 genome"):
+The rule (read from the study's code, foteinidd/genetic_nas_acceleration):
 
 1. *Prune* as NB101's ModelSpec does: keep the nodes that are reachable from the input and reach
    the output, renumbered in order; if the input does not reach the output the genome is invalid.
@@ -35,7 +35,7 @@ Readable format (``to_str`` / ``from_str``)::
     ops=c3,avg,skip,skip,skip,skip|bits=1000000100000000000100000000
 
 six op names for nodes 1..6 (short ``c1 c3 avg skip`` or the full NB201 names) and 28 ``0``/``1``
-characters in the bit order above. ``python -m harness.spaces.nb201_genome`` prints the
+characters in the bit order above. ``nash dev nb201-genome`` prints the
 reachable-cell figures of ``bench/RESULTS.md``.
 """
 
@@ -727,7 +727,7 @@ def parse_genome(text: str) -> StudyGenome:
 
 
 # Exact figures from enumerating all 2^28 bit patterns with :func:`exact_template_counts`
-# (``python -m harness.spaces.nb201_genome --exact``, ~10 CPU-minutes; bench/RESULTS.md). The
+# (``nash dev nb201-genome --exact``, ~10 CPU-minutes; bench/RESULTS.md). The
 # tests re-check slices of it against the per-genome mapping.
 VALID_BIT_PATTERNS = 240_952_407  # of 2^28; 27,483,049 (10.24%) are invalid
 # "template code:number of bit patterns" for each of the 373 templates valid genomes map to

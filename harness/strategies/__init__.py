@@ -90,7 +90,7 @@ from harness.strategies.zero_cost import NaswotSearch  # noqa: E402
 
 STRATEGIES.add("naswot_search", NaswotSearch, "NASWOT: score N random cells, recommend the best", {"n_samples": 100})  # fmt: skip  # noqa: E501
 
-# -- surrogate-assisted strategies (issue 4) ---------------------------------------------------
+# -- surrogate-assisted strategies -------------------------------------------------------------
 from harness.strategies.nas_ea_fa import NASEAFA  # noqa: E402
 from harness.strategies.neural_predictor import NeuralPredictor  # noqa: E402
 

@@ -10,7 +10,7 @@ Training defaults (Adam, lr 1e-3, 100 epochs, batch 64, weight decay 1e-3) are t
 study's GCN training settings (its ``dgl_params.py``), not the paper's lr 1e-4 x 300 epochs x
 batch 10, which is ~10x slower on CPU for no rank-correlation gain we could measure on NB201
 (bench/RESULTS.md). The study's own GCN is a different network (five SAGE-LSTM layers with max
-pooling); this one follows DESIGN.md (the Neural Predictor's).
+pooling); this one is the Neural Predictor's (Wen et al. 2020).
 
 Targets are standardised before training (and predictions un-standardised), so the same learning
 rate works for accuracies in percent, in [0, 1], or for zero-cost scores.

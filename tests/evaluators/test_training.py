@@ -1,4 +1,4 @@
-"""Real training evaluator (issue 6): tiny CPU trainings on the shipped MNIST-5k digits.
+"""Real training evaluator: tiny CPU trainings on the shipped MNIST-5k digits.
 
 Every training here is deliberately tiny (a few hundred images, 1-2 epochs, 4-8 channels, one
 thread) so the file runs in about a minute on a shared 2-core CPU; the figures that need bigger

@@ -437,7 +437,7 @@ def space_table() -> nb101_enum.NB101Table:
 
 
 def test_full_dag_counts():
-    # 4,793 fully connected 7-vertex DAGs with <= 9 edges (DESIGN.md section 9)
+    # 4,793 fully connected 7-vertex DAGs with <= 9 edges
     assert [len(nb101_enum.full_dags(n)) for n in range(2, 8)] == [1, 2, 10, 121, 1545, 4793]
 
 

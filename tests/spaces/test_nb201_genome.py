@@ -1,6 +1,6 @@
 """The reference study's NB201 genome: its mapping's test vectors, invariants and encodings.
 
-The four test vectors are those of /work/notes/research_study.md (read off the study's code at
+The four test vectors were read off the study's code at
 foteinidd/genetic_nas_acceleration); the 52-bit layouts are worked out by hand below.
 """
 
@@ -379,7 +379,7 @@ def test_about_a_third_of_augmented_variants_map_elsewhere():
 def test_reachable_cells_sampled_and_best(tables):
     ops, codes = g.sample_genomes_fast(256_000, np.random.default_rng(0))
     cells = {tuple(int(x) for x in row) for row in g.cells_of_codes(ops, codes)}
-    assert 700 < len(cells) < 800  # DESIGN.md: about 765 of 15,625
+    assert 700 < len(cells) < 800  # sampling sees about 765 of 15,625
     idx = np.array([nb201.index_of(c) for c in cells])
     val = np.asarray(tables.column("cifar10", "val_acc@200"))
     test = np.asarray(tables.column("cifar10", "test_acc@200"))
