@@ -68,3 +68,22 @@ def test_nash_dev_readme_rewrites_a_stale_block(tmp_path):
         check=False,
     )
     assert r.returncode == 0 and "up to date" in r.stdout, r.stderr
+
+
+def test_no_references_to_files_outside_the_repository_or_to_issue_numbers():
+    import re
+
+    anywhere = re.compile(r"issue [0-9]|/work/notes")  # not even in docs/
+    outside_docs = re.compile(r"DESIGN\.md")  # docs/ may name its own design file
+    hits = []
+    for top in ("harness", "analysis", "docs", "README.md"):
+        base = ROOT / top
+        files = [base] if base.is_file() else sorted(p for p in base.rglob("*") if p.is_file())
+        for path in files:
+            if path.suffix not in {".py", ".md", ".toml", ".txt"}:
+                continue
+            in_docs = path.is_relative_to(ROOT / "docs")
+            for n, line in enumerate(path.read_text(errors="replace").splitlines(), 1):
+                if anywhere.search(line) or (not in_docs and outside_docs.search(line)):
+                    hits.append(f"{path.relative_to(ROOT)}:{n}: {line.strip()}")
+    assert not hits, "\n".join(hits)
