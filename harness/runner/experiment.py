@@ -522,6 +522,8 @@ def compute_run(spec: RunSpec) -> RunOutput:
         "fidelity_accounting": result.accounting or None,
         "n_queries": len(result.trials),
         "n_evaluations_charged": last.cum_evals if last else 0,
+        # full-evaluation equivalents (= n_evaluations_charged unless fidelities were chosen)
+        "cost_charged": last.cum_cost if last else 0.0,
         "n_distinct": last.cum_distinct if last else 0,
         "final_incumbent_signal": last.incumbent_signal if last else math.nan,
         "final_incumbent_test": last.incumbent_test if last else math.nan,
