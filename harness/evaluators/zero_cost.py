@@ -362,11 +362,21 @@ class ZeroCostEvaluator(Evaluator):
         score_cache: str | Path | bool | None = None,
         cache_only: bool | None = None,
     ) -> None:
+        from harness.benchmarks import get_benchmark
         from harness.data.images import load_images
+        from harness.spaces import cell_space_of, make_space
 
-        benchmark = BENCHMARK_ALIASES.get(benchmark, benchmark)
+        bench = get_benchmark(BENCHMARK_ALIASES.get(benchmark, benchmark))
+        #: the network family of the benchmark's cells: names the score tables and caches
+        benchmark = cell_space_of(make_space(bench.space))
         if benchmark not in BENCHMARKS:
             raise unknown("zero-cost benchmark", benchmark, (*BENCHMARKS, *BENCHMARK_ALIASES))
+        self._bench = bench
+        dataset = bench.dataset(dataset)
+        #: index-keyed benchmarks keep scores by index; the others by their cells' hashes
+        native = make_space(bench.space)
+        probe = native.to_cell(native.sample(np.random.default_rng(0)))
+        self._indexed = isinstance(bench.key_of(probe), int)
         if proxy not in PROXIES:
             raise unknown("zero-cost proxy", proxy, PROXIES)
         if cache not in CACHE_MODES:
@@ -384,36 +394,18 @@ class ZeroCostEvaluator(Evaluator):
         self.n_score_cache = 0
         self._score_caches: dict[int, ScoreCache] = {}
         self._score_cache_root: Path | None = None
-        if benchmark == "nb201":
-            from harness.benchmarks import nb201 as tables
-            from harness.spaces import nb201
-
-            if dataset not in tables.DATASETS:
-                raise unknown("NB201 dataset", dataset, tables.DATASETS)
-            self._t201 = tables.load()
-            self._cell_space: Any = nb201.NB201Space()
-            self.report_metric = "test_acc@200"
-            self.report_label = "200-epoch test accuracy (seed mean)"
-            self._table: ScoreTable | HashScoreTable | None = self._open_table(table)
-        else:
-            from harness.benchmarks import nb101 as table101
-            from harness.spaces.nb101 import NB101Space
-
-            if dataset != "cifar10":
-                raise unknown("NB101 dataset", dataset, ["cifar10"])
-            self._t101 = table101.load()
-            self._cell_space = NB101Space()
-            self.report_metric = "val_acc@108"
-            self.report_label = (
-                "108-epoch VALIDATION accuracy where the 30k table has the cell (NB101 ships no "
-                "test accuracy)"
+        self._cell_space: Any = make_space(benchmark)  # the family's native space
+        self.report_metric = bench.report_metric(dataset)
+        self.report_label = bench.report_label(dataset)
+        if not bench.has_test:
+            self.report_label += " where the table has the cell"
+        self._table: ScoreTable | HashScoreTable | None = self._open_table(table)
+        if not self._indexed and cache != "off" and score_cache is not False:
+            # hashed cells (NB101): scores persist per hash across runs and processes
+            self._score_cache_root = (
+                Path(score_cache).expanduser() if isinstance(score_cache, str | Path) else None
             )
-            self._table = self._open_table(table)
-            if cache != "off" and score_cache is not False:
-                self._score_cache_root = (
-                    Path(score_cache).expanduser() if isinstance(score_cache, str | Path) else None
-                )
-                self._score_caches[0] = self._score_cache(0)  # created (and checked) now
+            self._score_caches[0] = self._score_cache(0)  # created (and checked) now
         if self.cache_only and cache == "off":
             raise ConfigError("cache_only needs a score cache: cache='off' reads none")
         self.space = space if space is not None else self._cell_space
@@ -440,28 +432,19 @@ class ZeroCostEvaluator(Evaluator):
             return table
         if table is not None:
             path = Path(table)
-        elif self.benchmark == "nb201":
+        elif self._indexed:
             path = table_path(self.images_name, self.batch_size)
         else:
             path = nb101_table_path(self.images_name, self.batch_size)
         if not path.exists() or not path.with_suffix(".json").exists():
             return None
-        if self.benchmark == "nb201":
+        if self._indexed:
             return ScoreTable.read(path)
         return HashScoreTable.read(path)
 
     def _cell(self, arch: Hashable) -> tuple[Any, str]:
-        cell = self.space.to_cell(arch)
-        if self.benchmark == "nb201":
-            from harness.spaces import nb201
-
-            cell = nb201.check_arch(cell)  # InvalidArchitecture for anything else
-            return cell, str(nb201.index_of(cell))
-        from harness.spaces.nb101 import NB101Cell
-
-        if not isinstance(cell, NB101Cell):
-            raise InvalidArchitecture(f"expected an NB101Cell, got {cell!r}")
-        return cell, cell.hash
+        cell = self._cell_space.check_cell(self.space.to_cell(arch))  # InvalidArchitecture
+        return cell, self._cell_space.cell_id(cell)
 
     def _cached(self, key: str, seed: int) -> tuple[float, float, str] | None:
         """A committed score of this cell (settings must match), or None."""
@@ -523,7 +506,7 @@ class ZeroCostEvaluator(Evaluator):
         cost = Cost(n_proxy=1, measured_s=float(seconds))
         acc = self._report(key)
         # NB101 reports validation accuracy in ``val`` (no test exists), as the tabular evaluator
-        val, test = (math.nan, acc) if self.benchmark == "nb201" else (acc, math.nan)
+        val, test = (math.nan, acc) if self._bench.has_test else (acc, math.nan)
         if degenerate:
             res = EvalResult(
                 signal=-math.inf,
@@ -540,9 +523,13 @@ class ZeroCostEvaluator(Evaluator):
         return res
 
     def _report(self, key: str) -> float:
-        if self.benchmark == "nb201":
-            return self._t201.value(self.dataset, self.report_metric, int(key))
-        return self._t101.value("val_acc@108", key) if key in self._t101 else math.nan
+        from harness.errors import NotInBenchmark
+
+        try:
+            k: Hashable = int(key) if self._indexed else key
+            return self._bench.value(self.dataset, self.report_metric, k)
+        except NotInBenchmark:  # e.g. an NB101 cell outside the 30k sample
+            return math.nan
 
     def describe(self) -> dict[str, Any]:
         images_note = (
@@ -620,8 +607,6 @@ class ScoreCache:
         from harness.data.images import IMAGE_SETS
         from harness.paths import cache_dir
 
-        if space not in BENCHMARKS:
-            raise unknown("score-cache space", space, BENCHMARKS)
         if images not in IMAGE_SETS:
             raise unknown("image set", images, IMAGE_SETS)
         fp = source_fingerprint(IMAGE_SETS[images][0])
@@ -644,16 +629,10 @@ class ScoreCache:
             ) from None
 
     def _path(self, key: str) -> Path:
-        ok = (
-            len(key) == 32 and all(c in "0123456789abcdef" for c in key)
-            if self.space == "nb101"
-            else key.isdigit()
-        )
-        if not ok:
+        """The file of a cell id (an NB201 index, an NB101 hash): a plain file name only."""
+        if not (key and all(c.isalnum() or c in "-_" for c in key)):
             raise InvalidArchitecture(
-                f"score-cache key {key!r} is not an official NB101 hash (32 lowercase hex digits)"
-                if self.space == "nb101"
-                else f"score-cache key {key!r} is not an NB201 index"
+                f"score-cache key {key!r} is not a cell id (letters, digits, '-' and '_' only)"
             )
         return self.dir / f"{key}.json"
 

@@ -332,7 +332,7 @@ def test_score_cache_rejects_bad_keys_and_survives_damage(tmp_path) -> None:
     from harness.evaluators.zero_cost import NaswotResult, ScoreCache
 
     cache = ScoreCache("nb101", "cifar10", 128, 0, root=tmp_path)
-    with pytest.raises(InvalidArchitecture, match="32 lowercase hex"):
+    with pytest.raises(InvalidArchitecture, match="not a cell id"):
         cache.get("../../etc/passwd")
     key = "0" * 32
     (cache.dir / f"{key}.json").write_text('{"score": 1.0, "seco')  # a damaged entry: a miss
