@@ -471,13 +471,13 @@ def write_hardware_report(
         "- Edge TPU latency is missing (-1 in HW-NAS-Bench) for 4,699 of the 15,625 cells: "
         "those are failed evaluations for the searches (charged, as a device that cannot run "
         "a cell would be) and are not part of the true front.",
-        "- The scalarized baselines are aging evolution (P=10, S=3) on the Chebyshev or "
-        "weighted sum of the two objectives, each normalised to the same box, equal weights. "
-        "One fixed weighting aims at one region of the front, so they are expected to cover "
-        "less of it than the multi-objective strategies; they are the baseline, not straw men: "
-        "at equal weights the knee region is where most of the HV is.",
-        "- Accuracies are the shipped seed means (no one-seed noise model), so a strategy is "
-        "judged on the objectives it optimised; test accuracy plays no part here.",
+        "- The scalarized baselines are a single-objective strategy told one number: aging "
+        "evolution (P=10, S=3) on the Chebyshev or the weighted sum of the two objectives, "
+        "each normalised to the same box, equal weights. One fixed weighting aims at one "
+        "region of the front; their fronts are the non-dominated sets of everything they "
+        "evaluated on the way.",
+        "- NB201 accuracies are the shipped seed means (no one-seed noise model); test "
+        "accuracy plays no part in the NB201 settings.",
         "",
         "## Run time",
         "",
