@@ -44,7 +44,11 @@ STRATEGIES.add(
     "regularized evolution, NB101 setting (P=100, S=10, sample without replacement)",
     {"population_size": 100, "sample_size": 10, "sample_replace": False},
 )
-STRATEGIES.add("local_search", LocalSearch, "best-improvement local search with restarts")
+STRATEGIES.add(
+    "local_search",
+    LocalSearch,
+    "best-improvement local search with random restarts (White et al. 2021)",
+)
 STRATEGIES.add(
     "reinforce",
     Reinforce,
