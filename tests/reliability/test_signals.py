@@ -101,7 +101,9 @@ def test_an_interrupt_stops_promptly_keeps_finished_runs_one_message(tmp_path, s
     proc.send_signal(sig)
     _out, err = proc.communicate(timeout=30)
     took = time.monotonic() - t0
-    assert took < 5, f"took {took:.1f} s to stop"
+    # one queued run at most finishes; before, the pool ran every queued run (67-103 s). The
+    # bound leaves room for a loaded CI machine (about 1-2 s when idle)
+    assert took < 15, f"took {took:.1f} s to stop"
     assert proc.returncode == 128 + sig
     lines = [x for x in err.strip().splitlines() if x.strip() and not x.startswith("experiment ")]
     assert lines == ["nash: interrupted; finished runs are kept and the same command resumes"]
