@@ -374,7 +374,7 @@ def parse_experiment(raw: Mapping[str, Any], *, source: str = "") -> Experiment:
     # build every component once now: a typo fails before any run starts
     for bspec in exp.benchmarks:
         for sspec in exp.strategies:
-            strategy, evaluator, _budget_, _final = build_run(
+            strategy, evaluator, _bud, _final = build_run(
                 RunSpec(exp.name, bspec, sspec, exp.seeds[0], exp.root_seed)
             )
             _check_budget_charges(bspec, sspec, strategy, evaluator)
