@@ -90,9 +90,10 @@ def test_leftovers_of_a_live_process_are_kept_dead_ones_removed(tiny, tmp_path):
 
 @pytest.mark.slow
 def test_concurrent_runs_of_one_experiment_never_crash_nor_compute_twice(tiny_toml, tmp_path):
-    # 20 runs of 300 evaluations: the first process is still writing when the others start
+    # 20 runs of 4,000 evaluations (several seconds on one worker, even on an idle machine):
+    # the first process is still writing when the others start
     text = tiny_toml.read_text().replace("seeds = 2", "seeds = 20")
-    tiny_toml.write_text(text.replace("evaluations = 5", "evaluations = 300"))
+    tiny_toml.write_text(text.replace("evaluations = 5", "evaluations = 4000"))
     out = tmp_path / "out"
 
     def start() -> subprocess.Popen[str]:

@@ -23,7 +23,7 @@ N_SEEDS = 30
 
 TOML = f"""name = "sig"
 seeds = {N_SEEDS}
-budget = {{ evaluations = 200 }}
+budget = {{ evaluations = 5000 }}
 
 [[benchmark]]
 name = "nb201"
