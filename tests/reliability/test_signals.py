@@ -19,11 +19,11 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parents[2]
-N_SEEDS = 30
+N_SEEDS = 400
 
 TOML = f"""name = "sig"
 seeds = {N_SEEDS}
-budget = {{ evaluations = 5000 }}
+budget = {{ evaluations = 200 }}
 
 [[benchmark]]
 name = "nb201"
