@@ -35,6 +35,14 @@ label = "rs"
 """
 
 
+def _fresh_signals() -> None:
+    """The child starts as from a terminal: nothing blocked, Ctrl-C at its default (a test run
+    may have blocked or ignored SIGINT in this process, e.g. through a library's threads, and a
+    child would inherit that across exec and never see the signal)."""
+    signal.pthread_sigmask(signal.SIG_SETMASK, [])
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+
+
 def _start(tmp_path: Path) -> tuple[subprocess.Popen[str], Path, Path]:
     toml = tmp_path / "sig.toml"
     toml.write_text(TOML)
@@ -51,7 +59,14 @@ def _start(tmp_path: Path) -> tuple[subprocess.Popen[str], Path, Path]:
         "2",
         "--no-progress",
     ]
-    p = subprocess.Popen(cmd, cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    p = subprocess.Popen(
+        cmd,
+        cwd=ROOT,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        preexec_fn=_fresh_signals,
+    )
     return p, toml, out / "sig"
 
 
