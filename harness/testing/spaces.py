@@ -61,7 +61,8 @@ def check_mutation(space: SearchSpace[Any], archs: list[Any], rng: np.random.Gen
                 f"{space.name}: mutate({a!r}) returned the same architecture"
             )
             same += 1
-    assert same <= len(archs) // 2, f"{space.name}: most mutations return their input"
+    if len(archs) >= 20:  # a rate, so only on enough samples (a few may all repeat by chance)
+        assert same <= len(archs) // 2, f"{space.name}: most mutations return their input"
 
 
 def check_crossover(space: SearchSpace[Any], archs: list[Any], rng: np.random.Generator) -> None:
