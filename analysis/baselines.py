@@ -117,7 +117,7 @@ def _ours(ans: pd.DataFrame, exp: str, strat: str, ds: str) -> np.ndarray:
         & (ans["strategy_label"] == strat)
         & (ans["setting"].map(_dataset_of) == ds)
     ]
-    x = sel["answer_test"].to_numpy(float)
+    x = sel["answer_reported"].to_numpy(float)
     return x[np.isfinite(x)]
 
 

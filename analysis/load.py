@@ -36,7 +36,7 @@ TRAJ_COLUMNS = [
     "step",
     "signal",
     "val",
-    "test",
+    "reported",
     "status",
     "repeat",
     "cum_evals",
@@ -44,10 +44,11 @@ TRAJ_COLUMNS = [
     "cum_queries",
     "cum_distinct",
     "cum_train_s",
+    "cum_score_s",
     "cum_measured_s",
     "wall_s",
     "incumbent_signal",
-    "incumbent_test",
+    "incumbent_reported",
     "incumbent_step",
     "clock_s",
     "worker",
@@ -63,7 +64,8 @@ X_AXES: dict[str, str] = {
     "cum_queries": "queries (every query charged)",
     "cum_distinct": "distinct cells evaluated",
     "cum_train_s": "recorded training time [s]",
-    "cum_measured_s": "measured evaluation time [s]",
+    "cum_score_s": "recorded zero-cost scoring time [s]",
+    "cum_measured_s": "seconds measured on this machine [s] (0 for answers read from a cache)",
     "wall_s": "wall time [s]",
     "clock_s": "evaluation clock [s] (W workers in parallel: simulated on recorded times, or "
     "measured on Ray)",
@@ -71,7 +73,7 @@ X_AXES: dict[str, str] = {
 
 #: The y metrics of a trajectory.
 Y_METRICS: dict[str, str] = {
-    "incumbent_test": "incumbent's reported metric",
+    "incumbent_reported": "incumbent's reported metric",
     "incumbent_signal": "incumbent's search signal",
     "regret": "regret (optimum − reported)",
 }
@@ -170,8 +172,8 @@ def _manifest_row(mf: Path) -> dict[str, Any]:
         "n_evaluations": m.get("n_evaluations_charged"),
         "n_distinct": m.get("n_distinct"),
         "final_signal": m.get("final_incumbent_signal"),
-        "final_test": m.get("final_incumbent_test"),
-        "best_test_seen": m.get("best_test_seen"),
+        "final_reported": m.get("final_incumbent_reported"),
+        "best_reported_seen": m.get("best_reported_seen"),
         "recommendation": m.get("recommendation"),
         "elapsed_s": m.get("elapsed_s"),
         "git_commit": m.get("git_commit"),
@@ -356,8 +358,7 @@ def load_runs(
         runs["experiment"] + ":" + runs["bench_label"] if multi else runs["bench_label"]
     )
     trials = _read_trials(files, runs, list(columns) if columns is not None else TRAJ_COLUMNS)
-    _validation_only(runs, trials)
-    runs["final_regret"] = runs["optimum"] - runs["final_test"]
+    runs["final_regret"] = runs["optimum"] - runs["final_reported"]
     return RunSet(runs=runs, trials=trials, experiments=experiments, problems=problems)
 
 
@@ -396,39 +397,11 @@ def _read_trials(files: list[str], runs: pd.DataFrame, columns: list[str]) -> pd
         df[c] = OPTIONAL_COLUMNS[c]
     if "cum_cost" in df.columns and "cum_evals" in df.columns:  # before fidelity proposals
         df["cum_cost"] = df["cum_cost"].fillna(df["cum_evals"])
-    if "incumbent_test" in df.columns:
-        df["regret"] = df["optimum"] - df["incumbent_test"]
+    if "incumbent_reported" in df.columns:
+        df["regret"] = df["optimum"] - df["incumbent_reported"]
     return df
 
 
-def _validation_only(runs: pd.DataFrame, trials: pd.DataFrame) -> None:
-    """Where the reported metric is validation (NB101), fill the reported columns from ``val``.
-
-    Why: the runner stores the incumbent's *test* value, which NB101 does not have (NaN); the
-    number such runs report is the incumbent's validation accuracy, so ``incumbent_test`` (the
-    column every statistic reads as "reported metric") takes the ``val`` of the incumbent's
-    step, and ``report_label`` says VALIDATION wherever it is shown.
-    """
-    val_runs = runs.loc[runs["report_metric"].astype(str).str.startswith("val"), "run_id"]
-    if val_runs.empty or not {"val", "incumbent_step", "incumbent_test"} <= set(trials.columns):
-        return
-    sel = trials["run_id"].isin(val_runs).to_numpy()
-    t = trials.loc[sel, ["run_id", "step", "val", "incumbent_step"]]
-    lut = t.set_index(["run_id", "step"])["val"]
-    key = pd.MultiIndex.from_arrays([t["run_id"], t["incumbent_step"]])
-    rep = lut.reindex(key).to_numpy(dtype=float)
-    trials.loc[sel, "incumbent_test"] = rep
-    if "regret" in trials.columns:
-        trials.loc[sel, "regret"] = trials.loc[sel, "optimum"] - rep
-    last = trials.loc[sel].sort_values(["run_id", "step"]).groupby("run_id")
-    fin = last["incumbent_test"].last()
-    best = last["val"].max()
-    m = runs["run_id"].isin(val_runs)
-    runs.loc[m, "final_test"] = fin.reindex(runs.loc[m, "run_id"]).to_numpy()
-    runs.loc[m, "best_test_seen"] = best.reindex(runs.loc[m, "run_id"]).to_numpy()
-
-
-# -- trajectories ------------------------------------------------------------------------------
 def check_axis(x: str, y: str) -> None:
     """Refuse unknown axes with the list of valid ones (a typo should not plot nothing)."""
     if x not in X_AXES:
@@ -449,7 +422,7 @@ def on_grid(
     rs: RunSet,
     *,
     x: str = "cum_evals",
-    y: str = "incumbent_test",
+    y: str = "incumbent_reported",
     grid: np.ndarray | None = None,
     n_points: int = 200,
 ) -> tuple[np.ndarray, pd.DataFrame, np.ndarray]:
@@ -502,10 +475,10 @@ def finals(rs: RunSet) -> pd.DataFrame:
         "dataset",
         "strategy",
         "report_label",
-        "final_test",
+        "final_reported",
         "final_signal",
         "final_regret",
-        "best_test_seen",
+        "best_reported_seen",
         "n_evaluations",
         "n_queries",
         "n_distinct",
@@ -553,13 +526,13 @@ def check_budgets(rs: RunSet, *, align: bool = False) -> RunSet:
         for ids, _ in parts:
             sel = runs["run_id"].isin(ids)
             rid = runs.loc[sel, "run_id"]
-            runs.loc[sel, "final_test"] = last.loc[rid, "incumbent_test"].to_numpy()
+            runs.loc[sel, "final_reported"] = last.loc[rid, "incumbent_reported"].to_numpy()
             runs.loc[sel, "final_signal"] = last.loc[rid, "incumbent_signal"].to_numpy()
             runs.loc[sel, "n_evaluations"] = last.loc[rid, "cum_evals"].to_numpy()
             runs.loc[sel, "n_queries"] = last.loc[rid, "cum_queries"].to_numpy()
             runs.loc[sel, "n_distinct"] = last.loc[rid, "cum_distinct"].to_numpy()
-            runs.loc[sel, "best_test_seen"] = np.nan  # not recomputable from the incumbent
-        runs["final_regret"] = runs["optimum"] - runs["final_test"]
+            runs.loc[sel, "best_reported_seen"] = np.nan  # not recomputable from the incumbent
+        runs["final_regret"] = runs["optimum"] - runs["final_reported"]
     return RunSet(runs=runs, trials=trials, experiments=rs.experiments, problems=problems)
 
 

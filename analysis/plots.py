@@ -183,7 +183,7 @@ def plot_anytime(
     rs: RunSet,
     *,
     x: str = "cum_evals",
-    y: str = "incumbent_test",
+    y: str = "incumbent_reported",
     band: str = "iqr",
     width: str | float = "two",
     height: float = 2.0,
@@ -230,14 +230,14 @@ def plot_anytime(
                 )
                 ax.fill_between(grid, lo, hi, color=st.color, alpha=0.15, linewidth=0)
             opt = float(runs["optimum"].iloc[0])
-            if y == "incumbent_test" and math.isfinite(opt):
+            if y == "incumbent_reported" and math.isfinite(opt):
                 ax.axhline(opt, color="0.5", linestyle=":", linewidth=0.8, label="optimum")
             if y == "regret" and np.nanmax(vals, initial=0.0) > 0:
                 ax.set_yscale("log")
                 ax.yaxis.set_minor_formatter(matplotlib.ticker.NullFormatter())
             ax.set_title(setting)
             ax.set_xlabel(X_AXES[x])
-            if y == "incumbent_test":
+            if y == "incumbent_reported":
                 _clip_low(ax, vals)
         what = "median, IQR" if band == "iqr" else "mean, 95% CI"
         ylab = metric_label or Y_METRICS[y]
@@ -272,7 +272,7 @@ def _clip_low(ax: Any, vals: np.ndarray) -> None:
 def plot_final_distributions(
     finals: pd.DataFrame,
     *,
-    value: str = "final_test",
+    value: str = "final_reported",
     kind: str = "box",
     width: str | float = "two",
     height: float = 2.2,

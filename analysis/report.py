@@ -414,7 +414,7 @@ def _write_report(
     # -- final results
     w.text("## Final results")
     label = "; ".join(dict.fromkeys(rs.runs["report_label"]))
-    ft = S.summary_table(f, "final_test", seed=seed)
+    ft = S.summary_table(f, "final_reported", seed=seed)
     w.table(
         "final",
         ft,
@@ -429,7 +429,7 @@ def _write_report(
         _final_shown(rt, 3),
         "Final regret: benchmark optimum minus the reported metric (lower is better).",
     )
-    bt = S.summary_table(f, "best_test_seen", seed=seed)
+    bt = S.summary_table(f, "best_reported_seen", seed=seed)
     if np.isfinite(bt["mean"]).any():
         w.table(
             "best_seen",
@@ -442,7 +442,9 @@ def _write_report(
 
     # -- anytime
     w.text("## Anytime performance")
-    at = S.anytime_table(rs, y="incumbent_test", x="cum_evals", checkpoints=checkpoints, seed=seed)
+    at = S.anytime_table(
+        rs, y="incumbent_reported", x="cum_evals", checkpoints=checkpoints, seed=seed
+    )
     ats = pd.DataFrame(
         {
             "setting": at["setting"],
@@ -486,7 +488,7 @@ def _write_report(
         "Regret (optimum minus reported metric, log scale) against charged evaluations: mean "
         "and 95% t-interval over runs.",
     )
-    seconds = [x for x in ("cum_train_s", "cum_measured_s") if L.cost_known(rs, x)]
+    seconds = [x for x in ("cum_train_s", "cum_score_s", "cum_measured_s") if L.cost_known(rs, x)]
     if "worker" in rs.trials.columns and (rs.trials["worker"] > 0).any():
         seconds.append("clock_s")  # asynchronous runs: what W workers buy in elapsed time
     for x in seconds:
@@ -519,7 +521,7 @@ def _write_report(
 
     # -- pairwise tests
     w.text("## Pairwise tests")
-    pw = S.pairwise_table(f, "final_test")
+    pw = S.pairwise_table(f, "final_reported")
     if pw.empty:
         w.text("Only one strategy per setting: no pairwise comparison.")
     else:
@@ -568,12 +570,14 @@ def _write_report(
     rank_rows = []
     families: list[tuple[str, S.RankResult]] = []
     if len(rs.settings) >= 2:
-        families.append(("across settings", S.rank_analysis(f, "final_test", blocks=("setting",))))
+        families.append(
+            ("across settings", S.rank_analysis(f, "final_reported", blocks=("setting",)))
+        )
     for setting in rs.settings:
         sub = f[f["setting"] == setting]
         if sub["strategy_label"].nunique() >= 2:
             families.append(
-                (setting, S.rank_analysis(sub, "final_test", blocks=("setting", "seed")))
+                (setting, S.rank_analysis(sub, "final_reported", blocks=("setting", "seed")))
             )
     for name, rr in families:
         rank_rows.append(
@@ -714,7 +718,7 @@ def choose_targets(
 
     def finals(setting: str) -> np.ndarray:
         b = base[setting]
-        v = f.loc[(f["setting"] == setting) & (f["strategy_label"] == b), "final_test"]
+        v = f.loc[(f["setting"] == setting) & (f["strategy_label"] == b), "final_reported"]
         return np.asarray(v[np.isfinite(v)], dtype=float)
 
     if value is not None:

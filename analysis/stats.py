@@ -132,7 +132,7 @@ def summary_table(
 def anytime_table(
     rs: RunSet,
     *,
-    y: str = "incumbent_test",
+    y: str = "incumbent_reported",
     x: str = "cum_evals",
     checkpoints: Sequence[float] = (0.1, 0.25, 0.5, 1.0),
     seed: int = SEED,
@@ -399,7 +399,7 @@ def evals_to_target(
     rs: RunSet,
     target: float | dict[str, float],
     *,
-    metric: str = "incumbent_test",
+    metric: str = "incumbent_reported",
     x: str = "cum_evals",
 ) -> pd.DataFrame:
     """Per run: the first ``x`` (charged evaluations by default) at which ``metric`` >= target.
@@ -502,7 +502,7 @@ def speedup_table(
     return pd.DataFrame(rows)
 
 
-def default_baseline(finals: pd.DataFrame, value: str = "final_test") -> dict[str, str]:
+def default_baseline(finals: pd.DataFrame, value: str = "final_reported") -> dict[str, str]:
     """Per setting: ``random_search`` when present, else the strategy with the lowest median."""
     out = {}
     for setting, g in finals.groupby("setting", sort=False):
@@ -515,7 +515,7 @@ def default_baseline(finals: pd.DataFrame, value: str = "final_test") -> dict[st
 
 
 def baseline_targets(
-    finals: pd.DataFrame, baseline: dict[str, str], value: str = "final_test"
+    finals: pd.DataFrame, baseline: dict[str, str], value: str = "final_reported"
 ) -> dict[str, float]:
     """Target per setting: the baseline's median final value (lower median, an observed value).
 

@@ -28,7 +28,7 @@ COLUMNS = [
     "phase",
     "arch_key",
     "val",
-    "test",
+    "reported",
     "repeat",
     "signal",
     "status",
@@ -38,7 +38,7 @@ COLUMNS = [
     "cum_evals",
     "incumbent_signal",
     "incumbent_step",
-    "incumbent_test",
+    "incumbent_reported",
 ]
 
 CAVEATS = [
@@ -72,9 +72,8 @@ def _answers_table(rs: L.RunSet) -> pd.DataFrame:
     ans = C.answers(rs)
     rows = []
     for (setting, strat), g in ans.groupby(["setting", "strategy_label"], sort=True):
-        test = g["answer_test"].to_numpy(float)
+        metric = g["answer_reported"].to_numpy(float)
         val = g["answer_val"].to_numpy(float)
-        metric = test if np.isfinite(test).any() else val
         sd = float(np.nanstd(metric, ddof=1)) if len(g) > 1 else math.nan
         rows.append(
             {
@@ -83,7 +82,7 @@ def _answers_table(rs: L.RunSet) -> pd.DataFrame:
                 "runs": len(g),
                 "reported (mean ± std)": f"{np.nanmean(metric):.2f} ± {sd:.2f}",
                 "answer val (median)": f"{np.nanmedian(val):.2f}",
-                "best seen (mean)": f"{np.nanmean(g['best_test_seen']):.2f}",
+                "best seen (mean)": f"{np.nanmean(g['best_reported_seen']):.2f}",
                 "queries (median)": f"{np.median(g['n_queries']):.0f}",
                 "charged (median)": f"{np.median(g['n_evaluations']):.0f}",
                 "distinct (median)": f"{np.median(g['n_distinct']):.0f}",
@@ -138,10 +137,10 @@ def write_suite_report(
         order = {k: i for i, k in enumerate(panels)}
         sub = sub.sort_values("setting", key=lambda c: c.map(order), kind="stable")
         sub["setting"] = sub["setting"].map(panels)
-        sub["final_test"] = sub["answer_test"]
+        sub["final_reported"] = sub["answer_reported"]
         fig = P.plot_final_distributions(
             sub,
-            value="final_test",
+            value="final_reported",
             kind="box",
             height=2.4,
             value_label="test acc. of chosen cell (%)",

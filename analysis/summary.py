@@ -27,9 +27,9 @@ def load_manifests(root: str | Path) -> pd.DataFrame:
                 "benchmark": cfg["benchmark"]["label"],
                 "strategy": cfg["strategy"]["label"],
                 "seed": cfg["seed"],
-                "final_test": m["final_incumbent_test"],
+                "final_reported": m["final_incumbent_reported"],
                 "final_signal": m["final_incumbent_signal"],
-                "best_test_seen": m["best_test_seen"],
+                "best_reported_seen": m["best_reported_seen"],
                 "evaluations": m["n_evaluations_charged"],
                 "distinct": m["n_distinct"],
                 "queries": m["n_queries"],
@@ -39,27 +39,8 @@ def load_manifests(root: str | Path) -> pd.DataFrame:
             }
         )
     df = pd.DataFrame(rows)
-    if not df.empty:
-        _fill_validation_only(df)
     df.attrs["problems"] = problems
     return df
-
-
-def _fill_validation_only(df: pd.DataFrame) -> None:
-    """NB101 reports validation (no test shipped): take the incumbent's ``val`` from its trials.
-
-    The manifest's ``final_incumbent_test`` is NaN there; reading two columns of those runs'
-    Parquet files keeps the summary meaningful without loading everything.
-    """
-    sel = df["report_metric"].astype(str).str.startswith("val") & df["final_test"].isna()
-    for i in df.index[sel]:
-        path = Path(str(df.at[i, "path"])) / "trials.parquet"
-        t = pd.read_parquet(path, columns=["step", "val", "incumbent_step"])
-        inc = int(t["incumbent_step"].iloc[-1]) if len(t) else -1
-        if inc >= 0:
-            val = t.set_index("step")["val"]
-            df.at[i, "final_test"] = float(val.loc[inc])
-            df.at[i, "best_test_seen"] = float(t["val"].max())
 
 
 def bootstrap_ci(
@@ -89,11 +70,11 @@ def summarize_experiment(root: str | Path) -> str:
             f"{'signal':>9}{'best seen':>10}{'evals':>8}{'distinct':>9}"
         )
         for strat, g in part.groupby("strategy", sort=False):
-            lo, hi = bootstrap_ci(g["final_test"].to_numpy())
+            lo, hi = bootstrap_ci(g["final_reported"].to_numpy())
             lines.append(
-                f"{strat:<28}{len(g):>5}{g['final_test'].mean():>9.3f}"
-                f"{f'[{lo:.3f}, {hi:.3f}]':>18}{g['final_test'].std():>7.3f}"
-                f"{g['final_signal'].mean():>9.3f}{g['best_test_seen'].mean():>10.3f}"
+                f"{strat:<28}{len(g):>5}{g['final_reported'].mean():>9.3f}"
+                f"{f'[{lo:.3f}, {hi:.3f}]':>18}{g['final_reported'].std():>7.3f}"
+                f"{g['final_signal'].mean():>9.3f}{g['best_reported_seen'].mean():>10.3f}"
                 f"{g['evaluations'].mean():>8.0f}{g['distinct'].mean():>9.0f}"
             )
     return "\n".join(lines)

@@ -146,7 +146,7 @@ def thesis_run(space_name: str, surrogate: str) -> tuple[float, float, float, in
     res = run_search(s, ev, Budget(evaluations=10_000), count_repeats=True)
     wall = time.perf_counter() - t0
     last = res.trials[-1]
-    return wall, last.incumbent_signal, last.incumbent_test, last.cum_evals, last.cum_distinct
+    return wall, last.incumbent_signal, last.incumbent_reported, last.cum_evals, last.cum_distinct
 
 
 def main() -> None:

@@ -169,28 +169,27 @@ class TabularEvaluator(Evaluator):
         if self.is_proxy:
             src = self.proxy_dataset or self.dataset
             val = b.value(src, metric, key)
-            test = b.value(self.dataset, self.report_metric, key) if b.has_test else math.nan
-            extras = {}
+            test = b.value(self.dataset, self.report_metric, key)
+            extras: dict[str, float] = {}
             t_col = f"{metric}_time_s"
+            score_s = math.nan
             if t_col in b.metric_names(self.dataset):
-                t = b.value(self.dataset, t_col, key)
-                if math.isfinite(t):
-                    extras["scoring_s"] = t  # the proxy's recorded compute time
-            cost = Cost(n_proxy=1, measured_s=0.0)
+                score_s = b.value(self.dataset, t_col, key)  # the proxy's recorded compute time
+            cost = Cost(n_proxy=1, score_s=score_s, measured_s=0.0)
             if not math.isfinite(val):
                 return EvalResult(
                     signal=math.nan,
                     cost=cost,
-                    test=test,
+                    reported=test,
                     status="failed",
                     reason=f"no {metric} value for this cell",
                 )
             return EvalResult(
-                signal=val, cost=cost, fidelity=None, val=math.nan, test=test, extras=extras
+                signal=val, cost=cost, fidelity=None, val=math.nan, reported=test, extras=extras
             )
         fid = f if f is not None else self.default_fidelity
         val = self._value(self.dataset, metric, key, seed)
-        test = b.value(self.dataset, self.report_metric, key) if b.has_test else math.nan
+        test = b.value(self.dataset, self.report_metric, key)
         t_metric = b.train_time_metric(self.dataset, fid)
         train_s = b.value(self.dataset, t_metric, key) if t_metric else math.nan
         signal = val
@@ -198,7 +197,11 @@ class TabularEvaluator(Evaluator):
             rng = np.random.default_rng([self.noise_seed, noise_cell_id(key), fid or 0, seed])
             signal = val + self.noise_sigma * float(rng.standard_normal())
         return EvalResult(
-            signal=signal, cost=Cost(n_full=1, train_s=train_s), fidelity=fid, val=val, test=test
+            signal=signal,
+            cost=Cost(n_full=1, train_s=train_s),
+            fidelity=fid,
+            val=val,
+            reported=test,
         )
 
     def evaluate_many(

@@ -56,6 +56,7 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import dataclasses
 import hashlib
 import json
 import math
@@ -295,19 +296,24 @@ def score_cell(
 CACHE_MODES = ("cell", "class", "off")
 
 
+def _answered_again(res: EvalResult) -> EvalResult:
+    """A memoised result asked for again: the same score and recorded seconds, 0 measured."""
+    return dataclasses.replace(res, cost=dataclasses.replace(res.cost, measured_s=0.0))
+
+
 class ZeroCostEvaluator(Evaluator):
     """NASWOT scoring behind the one evaluator interface (a proxy: no training is charged).
 
     ``signal`` is the NASWOT score (higher is better); ``cost`` is ``Cost(n_proxy=1,
-    measured_s=<scoring seconds>)``: the seconds measured now, or, for a score read from a
-    committed table or the score cache, the seconds recorded when it was computed
-    (``extras["cached"] = 1``; ``extras["score_cache"] = 1`` when it came from the cache).
-    ``test`` is the benchmark's 200-epoch test accuracy (NB201 seed mean) for reporting only;
-    NB101 has no shipped test accuracy, so, as the tabular NB101 evaluator does, ``test`` stays
-    NaN and ``val`` carries the 108-epoch validation accuracy where the 30k table has the cell
-    (NaN otherwise), labelled so in :meth:`describe`; the search never sees either. For cifar100 /
-    ImageNet16-120 the score is still computed on CIFAR-10 images (the only ones shipped): the
-    dataset only selects the reported accuracy, and ``describe()`` says so.
+    score_s=<scoring seconds>, measured_s=<seconds spent now>)``: a score computed now has both
+    equal; a score read from a committed table or the score cache keeps the seconds recorded
+    when it was computed in ``score_s`` and costs 0 measured seconds (``extras["cached"] = 1``;
+    ``extras["score_cache"] = 1`` when it came from the cache). ``reported`` is the benchmark's
+    reported metric (NB201: 200-epoch test accuracy, seed mean; NB101, which ships no test
+    accuracy: the 108-epoch validation accuracy where the 30k table has the cell, NaN
+    otherwise, then also in ``val``), for reporting only; the search never sees either. For
+    cifar100 / ImageNet16-120 the score is still computed on CIFAR-10 images (the only ones
+    shipped): the dataset only selects the reported accuracy, and ``describe()`` says so.
 
     A degenerate cell (singular kernel, e.g. output cut off by ``none``) is a failed evaluation
     with the reason, so searches rank it below every real score.
@@ -465,7 +471,7 @@ class ZeroCostEvaluator(Evaluator):
         cell, key = self._cell(arch)
         memo = self._memo.get((key, seed))
         if memo is not None:
-            return memo
+            return memo if memo.cost.measured_s == 0.0 else _answered_again(memo)
         hit = self._cached(key, seed)
         extras: dict[str, float] = {}
         if hit is None and self._score_caches:
@@ -503,22 +509,24 @@ class ZeroCostEvaluator(Evaluator):
                 self._score_cache(seed).put(
                     key, r, device=str(self.device), threads=self.num_threads
                 )
-        cost = Cost(n_proxy=1, measured_s=float(seconds))
-        acc = self._report(key)
-        # NB101 reports validation accuracy in ``val`` (no test exists), as the tabular evaluator
-        val, test = (math.nan, acc) if self._bench.has_test else (acc, math.nan)
+        # a score read from a table or the cache keeps its recorded seconds; this call cost ~0
+        measured = 0.0 if hit is not None else float(seconds)
+        cost = Cost(n_proxy=1, score_s=float(seconds), measured_s=measured)
+        test = self._report(key)
+        # NB101 reports validation accuracy (no test exists): ``val`` carries it too
+        val = math.nan if self._bench.has_test else test
         if degenerate:
             res = EvalResult(
                 signal=-math.inf,
                 cost=cost,
                 val=val,
-                test=test,
+                reported=test,
                 status=STATUS_FAILED,
                 reason=f"NASWOT undefined: {reason}",
                 extras=extras,
             )
         else:
-            res = EvalResult(signal=score, cost=cost, val=val, test=test, extras=extras)
+            res = EvalResult(signal=score, cost=cost, val=val, reported=test, extras=extras)
         self._memo[(key, seed)] = res
         return res
 

@@ -40,7 +40,7 @@ from harness.evaluators.objectives import parse_benchmark_table, parse_strategy_
 from harness.runner import validate as V
 from harness.runner.components import build_run, plugin_versions, simulated
 from harness.runner.fsafe import clean_leftovers, inside, locked, write_dir_atomic
-from harness.runner.loop import Budget, run_search
+from harness.runner.loop import ROWS_FORMAT, Budget, run_search
 
 if TYPE_CHECKING:
     from harness.runner.engines import Engine, Outcome
@@ -513,6 +513,7 @@ def compute_run(spec: RunSpec) -> RunOutput:
     space = evaluator.space
     rec = result.recommendation
     manifest = {
+        "rows_format": ROWS_FORMAT,
         "config_hash": spec.config_hash(),
         "config": spec.resolved(),
         "evaluator": evaluator.describe(),
@@ -526,9 +527,11 @@ def compute_run(spec: RunSpec) -> RunOutput:
         "cost_charged": last.cum_cost if last else 0.0,
         "n_distinct": last.cum_distinct if last else 0,
         "final_incumbent_signal": last.incumbent_signal if last else math.nan,
-        "final_incumbent_test": last.incumbent_test if last else math.nan,
-        "best_test_seen": float(np.nanmax(df["test"]))
-        if len(df) and df["test"].notna().any()
+        # the value of the evaluator's report_metric (named in "evaluator" above)
+        "report_metric": evaluator.describe().get("report_metric", "reported"),
+        "final_incumbent_reported": last.incumbent_reported if last else math.nan,
+        "best_reported_seen": float(np.nanmax(df["reported"]))
+        if len(df) and df["reported"].notna().any()
         else math.nan,
         "recommendation": space.to_str(rec) if rec is not None else None,
         "workers": s.workers,
@@ -597,6 +600,12 @@ def verify_run_files(run_dir: Path, manifest: Mapping[str, Any]) -> str | None:
     Checks the trials file against the size and sha256 its manifest recorded (runs written
     before those were recorded: a readable Parquet footer with one row per query).
     """
+    fmt = manifest.get("rows_format", 1)
+    if fmt != ROWS_FORMAT:
+        return (
+            f"written by an older nash (trial rows format {fmt}, now {ROWS_FORMAT}: the "
+            "reported metric's column was called `test`)"
+        )
     tp = run_dir / "trials.parquet"
     if not tp.is_file():
         return "trials.parquet is missing"

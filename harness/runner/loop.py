@@ -79,9 +79,20 @@ class Budget:
         return self.queries or int(max(100 * base, 100_000))
 
 
+#: the layout of stored trial rows; a run written in another layout is recomputed, not misread
+#: (2: the reported metric's value is ``reported``, not ``test``; ``score_s`` apart from
+#: ``measured_s``)
+ROWS_FORMAT = 2
+
+
 @dataclass(frozen=True, slots=True)
 class Trial:
-    """One query of a run, as stored (the test metric is here, for reporting only)."""
+    """One query of a run, as stored (the reported metric is here, for reporting only).
+
+    ``reported`` holds the value of the run's reported metric (its name in the run manifest's
+    ``evaluator.report_metric``); ``train_s`` / ``score_s`` are seconds on record, charged;
+    ``measured_s`` the seconds this machine spent.
+    """
 
     step: int
     arch: str
@@ -89,24 +100,26 @@ class Trial:
     arch_key: str
     signal: float
     val: float
-    test: float
+    reported: float
     fidelity: int | None
     eval_seed: int
     repeat: bool
     charged_full: int
     charged_proxy: int
     train_s: float
+    score_s: float
     measured_s: float
     cum_evals: int
     cum_queries: int
     cum_distinct: int
     cum_train_s: float
+    cum_score_s: float
     cum_measured_s: float
     wall_s: float
     status: str
     reason: str
     incumbent_signal: float
-    incumbent_test: float
+    incumbent_reported: float
     incumbent_step: int
     phase: str = "search"
     extras: dict[str, float] = field(default_factory=dict)
@@ -152,9 +165,10 @@ class _Tally:
         self.evals = 0
         self.cost = 0.0
         self.train_s = 0.0
+        self.score_s = 0.0
         self.measured_s = 0.0
         self.wall_s = 0.0
-        self.inc_signal, self.inc_test, self.inc_step = -math.inf, math.nan, -1
+        self.inc_signal, self.inc_reported, self.inc_step = -math.inf, math.nan, -1
 
     def record(
         self,
@@ -180,6 +194,7 @@ class _Tally:
         c_proxy = res.cost.n_proxy if charge else 0
         train_s = res.cost.train_s if charge else 0.0
         measured_s = res.cost.measured_s if charge else 0.0
+        score_s = res.cost.score_s if charge else 0.0
         if resumed is not None and charge and math.isfinite(resumed[1]):
             train_s = max(train_s - resumed[1], 0.0)
         cost_frac = frac * c_full
@@ -188,10 +203,12 @@ class _Tally:
         if math.isfinite(train_s):
             self.train_s += train_s
         self.measured_s += measured_s
+        if math.isfinite(score_s):
+            self.score_s += score_s
         if phase == "search":
             self.distinct.add(key)
             if full and res.ok and res.signal > self.inc_signal:
-                self.inc_signal, self.inc_test, self.inc_step = res.signal, res.test, step
+                self.inc_signal, self.inc_reported, self.inc_step = res.signal, res.reported, step
         self.wall_s = self.clock() - self.t0
         trial = Trial(
             step=step,
@@ -200,25 +217,27 @@ class _Tally:
             arch_key=key,
             signal=res.signal,
             val=res.val,
-            test=res.test,
+            reported=res.reported,
             fidelity=res.fidelity,
             eval_seed=eval_seed,
             repeat=repeat,
             charged_full=c_full,
             charged_proxy=c_proxy,
             train_s=train_s,
+            score_s=score_s,
             measured_s=measured_s,
             cum_evals=self.evals,
             cum_queries=step + 1,
             cum_distinct=len(self.distinct),
             cum_train_s=self.train_s,
+            cum_score_s=self.score_s,
             cum_measured_s=self.measured_s,
             wall_s=self.wall_s,
             status=res.status,
             reason=res.reason,
             incumbent_signal=self.inc_signal,
             # the final phase reports the trained answer's own test accuracy
-            incumbent_test=res.test if phase == "final" else self.inc_test,
+            incumbent_reported=res.reported if phase == "final" else self.inc_reported,
             incumbent_step=self.inc_step,
             phase=phase,
             extras=dict(res.extras),

@@ -23,7 +23,7 @@ def test_load_counts_and_final_values(small_root):
     assert len(rs.trials) == n_rows
     last = rs.trials.sort_values("step").groupby("run_id").last()
     np.testing.assert_allclose(
-        last.loc[rs.runs["run_id"], "incumbent_test"], rs.runs["final_test"]
+        last.loc[rs.runs["run_id"], "incumbent_reported"], rs.runs["final_reported"]
     )
     assert (rs.runs["n_evaluations"] == 30).all()
     # both accountings on every row
@@ -37,7 +37,7 @@ def test_regret_against_the_benchmark_optimum(small_root):
         opt = t.optimum(ds, "test_acc@200")[0]
         r = rs.runs[rs.runs["setting"] == setting]
         assert (r["optimum"] == opt).all()
-        np.testing.assert_allclose(r["final_regret"], opt - r["final_test"])
+        np.testing.assert_allclose(r["final_regret"], opt - r["final_reported"])
     assert (rs.trials["regret"] >= -1e-9).all()
 
 
@@ -48,12 +48,13 @@ def test_on_grid_is_the_incumbent_after_the_last_query_within_the_cost(small_roo
     for i, rid in enumerate(keys["run_id"]):
         t = rs.trials[rs.trials["run_id"] == rid].sort_values("step")
         for j, g in enumerate(grid):
-            expect = t[t["cum_evals"] <= g]["incumbent_test"].iloc[-1]
+            expect = t[t["cum_evals"] <= g]["incumbent_reported"].iloc[-1]
             assert vals[i, j] == expect
     # against all queries as well
     _, _, vq = L.on_grid(rs, x="cum_queries", grid=np.array([1.0]))
     np.testing.assert_allclose(
-        vq[:, 0], rs.trials[rs.trials["step"] == 0].set_index("run_id").loc[keys["run_id"]]["test"]
+        vq[:, 0],
+        rs.trials[rs.trials["step"] == 0].set_index("run_id").loc[keys["run_id"]]["reported"],
     )
 
 
@@ -107,7 +108,7 @@ def test_mixed_budgets_are_refused_or_aligned_with_a_warning(tmp_path):
     assert al.trials["cum_evals"].max() == 20
     last = al.trials.sort_values("step").groupby("run_id").last()
     np.testing.assert_allclose(
-        last.loc[al.runs["run_id"], "incumbent_test"], al.runs["final_test"]
+        last.loc[al.runs["run_id"], "incumbent_reported"], al.runs["final_reported"]
     )
     assert any("aligned" in p for p in al.problems)
     # equal budgets pass untouched

@@ -35,7 +35,7 @@ def test_styles_are_stable_and_colour_blind_safe():
 def test_anytime_curves(small_root, tmp_path):
     rs = load_runs(small_root)
     for x, y, band in (
-        ("cum_evals", "incumbent_test", "iqr"),
+        ("cum_evals", "incumbent_reported", "iqr"),
         ("cum_queries", "regret", "ci"),
     ):
         fig = P.plot_anytime(rs, x=x, y=y, band=band, width="two")
@@ -73,7 +73,7 @@ def test_final_distributions(small_root, tmp_path):
 
 def test_cd_diagram(small_root, tmp_path):
     f = finals(load_runs(small_root))
-    r = S.rank_analysis(f, "final_test", blocks=("setting", "seed"))
+    r = S.rank_analysis(f, "final_reported", blocks=("setting", "seed"))
     assert r.n_blocks == 12 and np.isfinite(r.cd)
     fig = P.plot_cd_diagram(r.ranks, r.nemenyi, cd=r.cd, title="test")
     texts = " ".join(t.get_text() for t in fig.axes[0].texts)

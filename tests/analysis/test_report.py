@@ -118,9 +118,11 @@ def test_acceleration_target_rule(small_root):
     # every run at the best value from its first query on (a benchmark where any cell is near
     # the best): each quantile is reached at once, so the rule walks to its last and says so
     t = rs.trials.copy()
-    flat = dataclasses.replace(rs, trials=t.assign(incumbent_test=t["incumbent_test"].max()))
+    flat = dataclasses.replace(
+        rs, trials=t.assign(incumbent_reported=t["incumbent_reported"].max())
+    )
     auto_flat, rule_flat = choose_targets(flat, f, base, None, None)
     for s, tv in auto_flat.items():
-        v = f.loc[(f["setting"] == s) & (f["strategy_label"] == base[s]), "final_test"]
+        v = f.loc[(f["setting"] == s) & (f["strategy_label"] == base[s]), "final_reported"]
         assert tv == float(np.quantile(v, AUTO_QUANTILES[-1], method="lower"))
     assert "not trivial" in rule_flat

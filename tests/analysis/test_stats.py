@@ -97,9 +97,9 @@ def test_rank_analysis_against_scipy_and_scikit_posthocs():
         }
     )
     long = wide.assign(setting=[f"b{i}" for i in range(5)]).melt(
-        id_vars="setting", var_name="strategy_label", value_name="final_test"
+        id_vars="setting", var_name="strategy_label", value_name="final_reported"
     )
-    r = S.rank_analysis(long, "final_test")
+    r = S.rank_analysis(long, "final_reported")
     fr = ss.friedmanchisquare(*[wide[c] for c in wide.columns])
     assert r.statistic == pytest.approx(fr.statistic)
     assert r.pvalue == pytest.approx(fr.pvalue)
@@ -109,7 +109,7 @@ def test_rank_analysis_against_scipy_and_scikit_posthocs():
     np.testing.assert_allclose(r.nemenyi.loc[ref.index, ref.columns], ref)
     # Demšar (2006), Table 5: q_0.05 = 2.569 for k = 4
     assert r.cd == pytest.approx(2.569 * math.sqrt(4 * 5 / (6 * 5)), abs=1e-3)
-    two = S.rank_analysis(long[long["strategy_label"].isin(["A", "B"])], "final_test")
+    two = S.rank_analysis(long[long["strategy_label"].isin(["A", "B"])], "final_reported")
     assert math.isnan(two.pvalue) and "3 strategies" in two.note
 
 
@@ -131,7 +131,7 @@ def test_evals_to_target_on_real_runs(small_root):
     for r in ttt.itertuples():
         path = rs.runs.set_index("run_id").loc[r.run_id, "path"]
         t = pd.read_parquet(f"{path}/trials.parquet").sort_values("step")
-        hit = t[t["incumbent_test"] >= target[r.setting]]
+        hit = t[t["incumbent_reported"] >= target[r.setting]]
         if hit.empty:
             assert r.evals == math.inf and not r.reached
         else:
@@ -163,7 +163,7 @@ def test_median_with_censoring_is_kaplan_meier_for_a_common_budget():
 
 def test_pairwise_table_holm_and_pairing_on_real_runs(small_root):
     f = finals(load_runs(small_root))
-    pw = S.pairwise_table(f, "final_test")
+    pw = S.pairwise_table(f, "final_reported")
     assert len(pw) == 2 * 3  # two settings, three pairs each
     assert (pw["n_pairs"] == 6).all()  # paired by seed
     np.testing.assert_allclose(pw["p_mwu_holm"], S.holm(pw["p_mwu"]))

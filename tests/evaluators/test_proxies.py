@@ -133,8 +133,10 @@ def test_proxy_evaluator_contract(tables: NB201Tables) -> None:
     r = ev.evaluate(BEST)
     assert r.ok and r.cost.n_proxy == 1 and r.cost.n_full == 0 and r.cost.measured_s > 0
     assert r.signal == score_proxy("synflow", "nb201", BEST, load_images("cifar10", 16)).score
-    assert r.test == pytest.approx(tables.value("cifar100", "test_acc@200", 6111))
-    assert ev.evaluate(BEST) is r  # memoised
+    assert r.reported == pytest.approx(tables.value("cifar100", "test_acc@200", 6111))
+    again = ev.evaluate(BEST)  # memoised: the same score and recorded seconds, 0 measured now
+    assert again.signal == r.signal and again.cost.score_s == r.cost.score_s == r.cost.measured_s
+    assert again.cost.measured_s == 0.0 and r.cost.measured_s > 0
     bad = ev.evaluate(CUT_OFF)
     assert not bad.ok and bad.status == "failed" and bad.signal == -math.inf
     assert "synflow undefined" in bad.reason

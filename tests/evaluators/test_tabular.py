@@ -17,7 +17,7 @@ def test_nb201_cifar10_signal_is_validation_and_test_is_separate(tables):
     r = ev.evaluate(nb201.arch_of_index(6111))
     assert r.signal == pytest.approx(91.606667)
     assert r.val == r.signal
-    assert r.test == pytest.approx(94.373333)
+    assert r.reported == pytest.approx(94.373333)
     assert r.fidelity == 200
     assert r.cost.n_full == 1 and math.isnan(r.cost.train_s)
     assert ev.query_log[-1] == ("6111", 200, 0)
@@ -36,7 +36,7 @@ def test_fidelity_12_reads_12_epoch_validation(tables):
     assert ev.default_fidelity == 12
     r = ev.evaluate(nb201.arch_of_index(9930))
     assert r.signal == pytest.approx(tables.value("cifar100", "val_acc@12", 9930))
-    assert r.test == pytest.approx(73.513333)
+    assert r.reported == pytest.approx(73.513333)
     r200 = TabularEvaluator("nb201", "cifar10").evaluate((3, 3, 3, 1, 3, 2), fidelity=12)
     assert r200.signal == pytest.approx(tables.value("cifar10", "val_acc@12", 6111))
 
@@ -92,7 +92,7 @@ def test_proxy_scores_from_another_dataset_are_labelled(tables):
     ev = TabularEvaluator("nb201", "cifar100", signal="zc_nwot", proxy_dataset="cifar10")
     r = ev.evaluate(nb201.arch_of_index(6111))
     assert r.signal == pytest.approx(tables.value("cifar10", "zc_nwot", 6111))
-    assert r.test == pytest.approx(tables.value("cifar100", "test_acc@200", 6111))
+    assert r.reported == pytest.approx(tables.value("cifar100", "test_acc@200", 6111))
     assert ev.describe()["proxy_scores_from"] == "cifar10"
     with pytest.raises(NashError, match="only applies to zero-cost"):
         TabularEvaluator("nb201", "cifar100", fidelity=12, proxy_dataset="cifar10")

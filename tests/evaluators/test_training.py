@@ -68,7 +68,7 @@ def test_training_reaches_clearly_above_chance_on_mnist(tmp_path: Path) -> None:
     ev = tiny(tmp_path, channels=8, n_train=500, n_val=300, n_test=300, use_cache=False)
     r = ev.evaluate(BEST, seed=0)
     assert r.ok and r.status == "ok"
-    assert r.signal == r.val and r.val > 20.0 and r.test > 20.0  # chance: 10 %
+    assert r.signal == r.val and r.val > 20.0 and r.reported > 20.0  # chance: 10 %
     assert r.fidelity == 2
     assert r.cost.n_full == 1 and r.cost.train_s > 0 and r.cost.measured_s >= r.cost.train_s
     assert r.extras["images_per_s"] > 0 and r.extras["params"] > 0
@@ -80,7 +80,7 @@ def test_same_seed_gives_identical_training_on_cpu(tmp_path: Path) -> None:
     a = tiny(tmp_path / "a", use_cache=False)
     b = tiny(tmp_path / "b", use_cache=False)
     ra, rb = a.evaluate(BEST, seed=3), b.evaluate(BEST, seed=3)
-    assert (ra.val, ra.test) == (rb.val, rb.test)
+    assert (ra.val, ra.reported) == (rb.val, rb.reported)
     assert ra.extras["train_loss"] == rb.extras["train_loss"]
     assert a.last_outcome is not None and b.last_outcome is not None
     assert a.last_outcome.model is not None and b.last_outcome.model is not None
@@ -126,7 +126,7 @@ def test_resume_after_interrupt_equals_uninterrupted(tmp_path: Path) -> None:
     resumed = tiny(tmp_path / "resumed")  # a fresh process would do the same
     r_res = resumed.evaluate(BEST, seed=1)
     assert r_res.extras["resumed_from_epoch"] == 1.0
-    assert (r_res.val, r_res.test) == (r_full.val, r_full.test)
+    assert (r_res.val, r_res.reported) == (r_full.val, r_full.reported)
     assert r_res.extras["train_loss"] == r_full.extras["train_loss"]
     assert resumed.last_outcome is not None and resumed.last_outcome.model is not None
     assert same_weights(weights(resumed.last_outcome.model), w_full)
@@ -208,7 +208,7 @@ def test_cache_hit_trains_nothing_and_costs_nothing(
     monkeypatch.setattr(training, "train_cell", no_training)
     free = tiny(tmp_path, epochs=1, charge_cached=False)
     r2 = free.evaluate(BEST)
-    assert (r2.val, r2.test) == (r1.val, r1.test) and r2.extras["cached"] == 1.0
+    assert (r2.val, r2.reported) == (r1.val, r1.reported) and r2.extras["cached"] == 1.0
     assert (r2.cost.n_full, r2.cost.train_s, r2.cost.measured_s) == (0, 0.0, 0.0)
     assert free.n_trained == 0 and free.n_cached == 1
     # default accounting: charged as the training it stands for, but no machine time
@@ -276,7 +276,7 @@ def test_strategies_run_on_real_training_from_an_experiment_table(tmp_path: Path
         assert manifest["evaluator"]["class"] == "TrainingEvaluator"
         assert manifest["n_evaluations_charged"] == 5
         df = pd.read_parquet(d / "trials.parquet")
-        assert (df["status"] == "ok").all() and df["test"].notna().all()
+        assert (df["status"] == "ok").all() and df["reported"].notna().all()
         assert (df.loc[~df["repeat"], "train_s"] > 0).all()
 
 
@@ -491,7 +491,7 @@ def test_isolated_worker_training_matches_in_process(tmp_path: Path) -> None:
     ev = tiny(tmp_path / "w", epochs=1, isolate=True, use_cache=False)
     r = ev.evaluate(BEST)
     direct = tiny(tmp_path / "d", epochs=1, use_cache=False).evaluate(BEST)
-    assert r.ok and (r.val, r.test) == (direct.val, direct.test)
+    assert r.ok and (r.val, r.reported) == (direct.val, direct.reported)
 
 
 @pytest.mark.gpu

@@ -50,7 +50,9 @@ def test_rows_identical_whatever_the_number_of_workers(tmp_path):
         "arch",
         "signal",
         "val",
-        "test",
+        "reported",
+        "score_s",
+        "measured_s",
         "cum_evals",
         "wall_s",
         "status",
@@ -80,9 +82,9 @@ def test_resume_skips_finished_and_redoes_killed(tmp_path):
     # the redone run equals an uninterrupted one
     again = execute_run(exp.runs()[0], str(tmp_path / "fresh"))
     assert (
-        again["final_incumbent_test"]
+        again["final_incumbent_reported"]
         == json.loads((root / exp.runs()[0].rel_dir / "run.json").read_text())[
-            "final_incumbent_test"
+            "final_incumbent_reported"
         ]
     )
 

@@ -70,7 +70,7 @@ def test_incumbent_is_best_signal_and_reports_its_test(tables):
     res = run_search(RandomSearch(space, seed=0), ev, Budget(evaluations=50))
     best = max(res.trials, key=lambda t: t.signal)
     assert res.trials[-1].incumbent_signal == best.signal
-    assert res.trials[-1].incumbent_test == best.test
+    assert res.trials[-1].incumbent_reported == best.reported
     assert res.trials[-1].cum_evals == 50
     assert res.stopped_by == "evaluations"
 
@@ -150,5 +150,5 @@ def test_proxy_search_pays_one_training_for_its_answer(tables):
     best = max((t for t in search if t.status == "ok"), key=lambda t: t.signal)
     assert final.arch_key == best.arch_key
     idx = nb201.index_of(nb201.str_to_arch(final.cell))
-    assert final.test == tables.value("cifar10", "test_acc@200", idx)
+    assert final.reported == tables.value("cifar10", "test_acc@200", idx)
     assert final.signal == tables.value("cifar10", "val_acc@200", idx)
