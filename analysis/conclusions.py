@@ -384,31 +384,68 @@ def all_conclusions(
     return pd.DataFrame([v.row() for v in rows])
 
 
-SURROGATE_BENCH = "nb101-surrogate"
-#: why a conclusion has no nb101-surrogate verdict
+#: why a conclusion has no verdict on the surrogate-based setting
 _NO_SURROGATE = {
     "b": "not tested there: NASWOT fitness runs on the NB101 30k pool only (its own scores)",
     "c": "not tested there: the batch-size table is NB201",
 }
 
 
-def surrogate_agreement(verdicts: pd.DataFrame, surrogate_settings: list[str]) -> pd.DataFrame:
-    """Per conclusion: does the surrogate-completed NB101 setting agree with the others?
+@dataclass(frozen=True)
+class SettingRoles:
+    """Which settings a surrogate-based setting is compared with, read from the benchmarks.
 
-    Compares the nb101-surrogate verdict with the verdicts on the real NB101 30k pool and on
-    NB201 (counts of each verdict's first word). "agrees" means the same verdict as the NB101
-    pool (the same space, real records only), else as the majority of the NB201 settings.
+    ``surrogate``: settings on a surrogate-based benchmark; ``same_space``: settings on real
+    records whose cells are of the same space as a surrogate setting's (NB101's 30k pool next
+    to the surrogate-completed NB101 space); ``others``: the rest. ``names`` holds the
+    benchmark names of each group, for labels.
     """
+
+    surrogate: list[str]
+    same_space: list[str]
+    others: list[str]
+    names: dict[str, str]
+
+
+def setting_roles(runs: pd.DataFrame) -> SettingRoles:
+    """Group the runs' settings by what their benchmarks declare (no benchmark names here)."""
+    from harness.benchmarks import get_benchmark
+    from harness.spaces import cell_space_of, make_space
+
+    facts: dict[str, tuple[bool, str, str]] = {}
+    if len(runs):
+        for setting, bench in (
+            runs[["setting", "benchmark"]].drop_duplicates().itertuples(index=False, name=None)
+        ):
+            b = get_benchmark(str(bench))
+            facts[str(setting)] = (b.surrogate_based, cell_space_of(make_space(b.space)), b.name)
+    sur = [k for k, f in facts.items() if f[0]]
+    sur_cells = {facts[k][1] for k in sur}
+    same = [k for k, f in facts.items() if not f[0] and f[1] in sur_cells]
+    others = [k for k in facts if k not in sur and k not in same]
+
+    def names(group: list[str]) -> str:
+        return ", ".join(dict.fromkeys(facts[k][2] for k in group)) or "none"
+
+    return SettingRoles(sur, same, others, {"surrogate": names(sur), "same_space": names(same)})
+
+
+def surrogate_agreement(verdicts: pd.DataFrame, roles: SettingRoles) -> pd.DataFrame:
+    """Per conclusion: does the surrogate-based setting agree with the settings on real records?
+
+    Compares its verdict with the verdicts on real records of the same space (NB101: the 30k
+    pool) and on the other settings (counts of each verdict's first word). "agrees" means the
+    same verdict as the same-space settings, else as the majority of the other settings.
+    """
+    sur_name, same_name = roles.names["surrogate"], roles.names["same_space"]
+    sur_col = f"{sur_name} (SURROGATE-BASED)"
+    same_col = f"{same_name} (real records, same space)"
     rows = []
     for c in ("a", "b", "c", "d", "e"):
         v = verdicts[verdicts["conclusion"] == c] if len(verdicts) else verdicts
-        sur = v[v["setting"].isin(surrogate_settings)] if len(v) else v
-        pool = v[v["setting"].str.contains("nb101-30k")] if len(v) else v
-        nb201 = (
-            v[~v["setting"].isin(surrogate_settings) & ~v["setting"].str.contains("nb101")]
-            if len(v)
-            else v
-        )
+        sur = v[v["setting"].isin(roles.surrogate)] if len(v) else v
+        pool = v[v["setting"].isin(roles.same_space)] if len(v) else v
+        nb201 = v[v["setting"].isin(roles.others)] if len(v) else v
         s_v = "; ".join(sur["supported"].map(V.kind)) if len(sur) else "n/a"
         p_v = "; ".join(pool["supported"].map(V.kind)) if len(pool) else "n/a"
         counts = nb201["supported"].map(V.kind).value_counts().to_dict() if len(nb201) else {}
@@ -416,33 +453,33 @@ def surrogate_agreement(verdicts: pd.DataFrame, surrogate_settings: list[str]) -
         n_v = ", ".join(f"{k} {counts[k]}" for k in order if k in counts)
         if not len(sur):
             agrees = _NO_SURROGATE.get(
-                c, "no nb101-surrogate verdict (too few runs of the strategies it compares)"
+                c, f"no {sur_name} verdict (too few runs of the strategies it compares)"
             )
         elif V.INCONCLUSIVE in s_v or (len(pool) and V.INCONCLUSIVE in p_v):
             agrees = "cannot tell: a verdict is inconclusive (too few runs)"
         elif len(pool):
             same = set(sur["supported"].map(V.kind)) == set(pool["supported"].map(V.kind))
             agrees = (
-                "yes (same verdict as the NB101 30k pool)"
+                f"yes (same verdict as {same_name})"
                 if same
-                else f"no: nb101-surrogate says {s_v}, the NB101 30k pool {p_v}"
+                else f"no: {sur_name} says {s_v}, {same_name} {p_v}"
             )
         elif counts:
             major = max(counts, key=lambda k: counts[k])
             agrees = (
-                f"yes (the NB201 majority verdict, {major})"
+                f"yes (the other settings' majority verdict, {major})"
                 if s_v == major
-                else f"no: nb101-surrogate says {s_v}, most NB201 settings {major}"
+                else f"no: {sur_name} says {s_v}, most other settings {major}"
             )
         else:
             agrees = "nothing to compare with"
         rows.append(
             {
                 "conclusion": c,
-                "nb101-surrogate (SURROGATE-BASED)": s_v,
-                "nb101-30k pool": p_v,
-                "NB201 settings": n_v or "n/a",
-                "nb101-surrogate agrees?": agrees,
+                sur_col: s_v,
+                same_col: p_v,
+                "other settings": n_v or "n/a",
+                "agrees?": agrees,
             }
         )
     return pd.DataFrame(rows)

@@ -57,6 +57,26 @@ def _step_eval(x: np.ndarray, y: np.ndarray, where: str, grid: np.ndarray) -> np
     return np.where(i < len(y), y[np.clip(i, 0, len(y) - 1)], np.nan)
 
 
+def _panels(n: int, ncols: int, width: str | float, row_height: float) -> tuple[Figure, Any]:
+    """A grid of ``n`` panels, ``ncols`` wide (the figures of this module share one layout)."""
+    nrows = -(-n // ncols)
+    return plt.subplots(
+        nrows,
+        min(ncols, n),
+        figsize=(_width(width), row_height * nrows + 0.4),
+        squeeze=False,
+        layout="constrained",
+    )
+
+
+def _close_panels(fig: Figure, axes: Any, n: int, legend_cols: int) -> None:
+    """Hide the unused panels and put one legend under the grid."""
+    for ax in list(axes.flat)[n:]:
+        ax.set_visible(False)
+    handles, names = axes.flat[0].get_legend_handles_labels()
+    fig.legend(handles, names, loc="outside lower center", ncol=min(len(names), legend_cols))
+
+
 def plot_fronts(
     panels: Sequence[Mapping[str, Any]],
     *,
@@ -71,15 +91,8 @@ def plot_fronts(
     labels = sorted({s for p in panels for s in p["surfaces"]})
     styles = styles or strategy_styles(labels)
     n = len(panels)
-    nrows = -(-n // ncols)
     with paper_style():
-        fig, axes = plt.subplots(
-            nrows,
-            min(ncols, n),
-            figsize=(_width(width), 2.1 * nrows + 0.4),
-            squeeze=False,
-            layout="constrained",
-        )
+        fig, axes = _panels(n, ncols, width, 2.1)
         for ax, p in zip(axes.flat, panels, strict=False):
             box: ObjectiveBox = p["box"]
             cells = np.asarray(p["cells"], dtype=float)
@@ -112,10 +125,7 @@ def plot_fronts(
             ax.set_title(p["title"])
             ax.set_xlabel(p.get("xlabel", box.metrics[1]))
             ax.set_ylabel(p.get("ylabel", box.metrics[0]))
-        for ax in list(axes.flat)[n:]:
-            ax.set_visible(False)
-        handles, names = axes.flat[0].get_legend_handles_labels()
-        fig.legend(handles, names, loc="outside lower center", ncol=min(len(names), 4))
+        _close_panels(fig, axes, n, 4)
     return fig
 
 
@@ -136,15 +146,8 @@ def plot_anytime_regret(
     labels = sorted(set(table["strategy_label"]))
     styles = styles or strategy_styles(labels)
     n = len(settings)
-    nrows = -(-n // ncols)
     with paper_style():
-        fig, axes = plt.subplots(
-            nrows,
-            min(ncols, n),
-            figsize=(_width(width), 1.9 * nrows + 0.4),
-            squeeze=False,
-            layout="constrained",
-        )
+        fig, axes = _panels(n, ncols, width, 1.9)
         for ax, s in zip(axes.flat, settings, strict=False):
             g = table[table["setting"] == s]
             for lab in labels:
@@ -158,8 +161,5 @@ def plot_anytime_regret(
             ax.set_title(str(s))
             ax.set_xlabel("charged evaluations")
             ax.set_ylabel(ylabel)
-        for ax in list(axes.flat)[n:]:
-            ax.set_visible(False)
-        handles, names = axes.flat[0].get_legend_handles_labels()
-        fig.legend(handles, names, loc="outside lower center", ncol=min(len(names), 5))
+        _close_panels(fig, axes, n, 5)
     return fig

@@ -117,10 +117,11 @@ def write_suite_report(
         except Exception as e:  # one failing experiment report must not lose the others
             sub_reports.append(f"- {root.name}: report failed: {e}")
     rs = L.load_runs(list(roots), columns=COLUMNS)
-    sur = _surrogate_settings(rs)
+    roles = C.setting_roles(rs.runs)
+    sur = roles.surrogate
     table = _answers_table(rs)
     verdicts = C.all_conclusions(rs, space_test_mean=space_test_mean, batch_table=batch_table)
-    agreement = C.surrogate_agreement(verdicts, sur)
+    agreement = C.surrogate_agreement(verdicts, roles)
     table["setting"] = [_mark(x, sur) for x in table["setting"]] if len(table) else []
     if len(verdicts):
         verdicts["setting"] = [_mark(x, sur) for x in verdicts["setting"]]
@@ -208,7 +209,7 @@ def write_suite_report(
         f"report {timing.get('report_s', 0):.0f} s.",
         "",
         *_gate_lines(timing),
-        *_added_lines(rs, sur),
+        *_added_lines(rs, roles),
         "Run seconds per setting and strategy (sum of the runs' own wall times, whenever they "
         "ran; with several workers the suite's wall time is smaller):",
         "",
@@ -246,13 +247,6 @@ def _power_lines(suite: str, verdicts: pd.DataFrame, quick: bool) -> list[str]:
     ]
 
 
-def _surrogate_settings(rs: L.RunSet) -> list[str]:
-    if not len(rs.runs):
-        return []
-    m = rs.runs["benchmark"] == C.SURROGATE_BENCH
-    return list(dict.fromkeys(rs.runs.loc[m, "setting"]))
-
-
 def _mark(setting: str, surrogate: list[str]) -> str:
     return f"{setting} (SURROGATE-BASED)" if setting in surrogate else setting
 
@@ -288,20 +282,18 @@ def _run_seconds(rs: L.RunSet, surrogate: list[str]) -> pd.DataFrame:
     )
 
 
-def _added_lines(rs: L.RunSet, surrogate: list[str]) -> list[str]:
-    """Run seconds of the costlier NB101 settings (surrogate space, NASWOT fitness), which a
-    reader deciding whether to run them needs apart from the rest."""
+def _added_lines(rs: L.RunSet, roles: C.SettingRoles) -> list[str]:
+    """Run seconds of the costlier added settings (the surrogate-based space, and NASWOT
+    fitness on the real records of that space, scored here), which a reader deciding whether
+    to run them needs apart from the rest."""
     if not len(rs.runs):
         return []
     r = rs.runs
-    sur = r[r["setting"].isin(surrogate)]
-    nw = r[
-        r["benchmark"].astype(str).str.startswith("nb101")
-        & r["strategy_label"].isin([C.GA_NW, C.FA_NW])
-    ]
+    sur = r[r["setting"].isin(roles.surrogate)]
+    nw = r[r["setting"].isin(roles.same_space) & r["strategy_label"].isin([C.GA_NW, C.FA_NW])]
     return [
-        f"Added NB101 settings: `nb101-surrogate` {len(sur)} runs, "
-        f"{float(sur['elapsed_s'].sum()):.0f} run-seconds; NB101 with NASWOT fitness "
-        f"{len(nw)} runs, {float(nw['elapsed_s'].sum()):.0f} run-seconds.",
+        f"Added settings: `{roles.names['surrogate']}` {len(sur)} runs, "
+        f"{float(sur['elapsed_s'].sum()):.0f} run-seconds; `{roles.names['same_space']}` with "
+        f"NASWOT fitness {len(nw)} runs, {float(nw['elapsed_s'].sum()):.0f} run-seconds.",
         "",
     ]

@@ -16,7 +16,8 @@ import pytest
 from analysis import conclusions as C
 from analysis.load import load_runs
 from analysis.suite_report import COLUMNS, write_suite_report
-from harness.runner.experiment import parse_experiment, run_experiments
+from harness.runner.config import parse_experiment
+from harness.runner.experiment import run_experiments
 from harness.suites import NB101_NASWOT, _from_cache, load_suite, resolve_suite
 
 SMALL_GA = {"population_size": 6, "n_generations": 2}
@@ -202,14 +203,17 @@ def test_surrogate_agreement_and_report(surrogate_runs, tmp_path) -> None:
     sur = ["acc_nb101_surrogate:nb101-surrogate"]
     assert set(rs.runs.loc[rs.runs["benchmark"] == "nb101-surrogate", "setting"]) == set(sur)
     verdicts = C.all_conclusions(rs, space_test_mean=float("nan"), batch_table=None)
-    agree = C.surrogate_agreement(verdicts, sur).set_index("conclusion")
+    roles = C.setting_roles(rs.runs)
+    assert roles.surrogate == sur and roles.names["surrogate"] == "nb101-surrogate"
+    assert roles.names["same_space"] == "nb101-30k"  # real records of the same cells
+    agree = C.surrogate_agreement(verdicts, roles).set_index("conclusion")
     assert list(agree.index) == ["a", "b", "c", "d", "e"]
     for c in ("a", "d", "e"):  # tested on both NB101 settings: a real comparison
         s_v = agree.loc[c, "nb101-surrogate (SURROGATE-BASED)"]
-        p_v = agree.loc[c, "nb101-30k pool"]
+        p_v = agree.loc[c, "nb101-30k (real records, same space)"]
         assert s_v in {"yes", "no", "partly"} and p_v in {"yes", "no", "partly"}
-        assert agree.loc[c, "nb101-surrogate agrees?"].startswith("yes" if s_v == p_v else "no")
-    assert "not tested there" in agree.loc["b", "nb101-surrogate agrees?"]
+        assert agree.loc[c, "agrees?"].startswith("yes" if s_v == p_v else "no")
+    assert "not tested there" in agree.loc["b", "agrees?"]
     e = verdicts[(verdicts["conclusion"] == "e") & verdicts["setting"].isin(sur)].iloc[0]
     assert "val vs ga_val" in e["statistic"] and "nan vs nan" not in e["statistic"]
     gate = {

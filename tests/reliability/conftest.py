@@ -7,6 +7,7 @@ The suite runs the real runner on the real shipped NB201 table (random search, 5
 from __future__ import annotations
 
 import copy
+import shutil
 import subprocess
 import sys
 from collections.abc import Callable
@@ -14,6 +15,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+
+from harness.benchmarks import nb101, nb201
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -91,3 +94,26 @@ def one_line_error() -> Callable[[subprocess.CompletedProcess[str], str], None]:
         assert match in lines[0], lines[0]
 
     return check
+
+
+# -- the data-side cases (cache integrity, data errors) edit real caches built from the data --
+
+
+@pytest.fixture(scope="module")
+def built(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A cache directory with the NB201 and NB101 caches built once from the shipped data."""
+    root = tmp_path_factory.mktemp("built_cache")
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setenv("NASH_CACHE_DIR", str(root))
+        nb201.NB201Tables()
+        nb101.NB101Table()
+    return root
+
+
+@pytest.fixture
+def cache(built: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """A private copy of the built caches, as NASH_CACHE_DIR."""
+    root = tmp_path / "cache"
+    shutil.copytree(built, root)
+    monkeypatch.setenv("NASH_CACHE_DIR", str(root))
+    return root

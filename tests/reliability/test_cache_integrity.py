@@ -23,26 +23,6 @@ TSS = "nats_format_sample/NATS-tss-v1_0-3ffb9-simple"
 C10_VAL = ("cifar10", "val_acc@200")
 
 
-@pytest.fixture(scope="module")
-def built(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """A cache directory with the NB201 and NB101 caches built once from the shipped data."""
-    root = tmp_path_factory.mktemp("built_cache")
-    with pytest.MonkeyPatch.context() as mp:
-        mp.setenv("NASH_CACHE_DIR", str(root))
-        nb201.NB201Tables()
-        nb101.NB101Table()
-    return root
-
-
-@pytest.fixture
-def cache(built: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    """A private copy of the built caches, as NASH_CACHE_DIR."""
-    root = tmp_path / "cache"
-    shutil.copytree(built, root)
-    monkeypatch.setenv("NASH_CACHE_DIR", str(root))
-    return root
-
-
 def _dir(root: Path, prefix: str) -> Path:
     (d,) = [p for p in root.iterdir() if p.name.startswith(prefix) and p.is_dir()]
     return d

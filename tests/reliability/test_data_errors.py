@@ -11,7 +11,6 @@ from __future__ import annotations
 import errno
 import json
 import os
-import shutil
 import subprocess
 import sys
 import tempfile
@@ -27,24 +26,6 @@ from harness.errors import ConfigError, DataError
 
 REPO = Path(__file__).resolve().parents[2]
 TSS = "nats_format_sample/NATS-tss-v1_0-3ffb9-simple"
-
-
-@pytest.fixture(scope="module")
-def built(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    root = tmp_path_factory.mktemp("built_cache")
-    with pytest.MonkeyPatch.context() as mp:
-        mp.setenv("NASH_CACHE_DIR", str(root))
-        nb201.NB201Tables()
-        nb101.NB101Table()
-    return root
-
-
-@pytest.fixture
-def cache(built: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    root = tmp_path / "cache"
-    shutil.copytree(built, root)
-    monkeypatch.setenv("NASH_CACHE_DIR", str(root))
-    return root
 
 
 def _dir(root: Path, prefix: str) -> Path:
