@@ -236,7 +236,7 @@ def test_surrogate_agreement_and_report(surrogate_runs, tmp_path) -> None:
     assert "acc_nb101_surrogate:nb101-surrogate (SURROGATE-BASED)" in text
     assert "Does the surrogate-completed NB101 space agree?" in text
     assert "Gated setting `nb101-naswot`" in text and "mode **off**" in text
-    assert "run seconds (sum)" in text and "Added NB101 settings: `nb101-surrogate` 8 runs" in text
+    assert "run seconds (sum)" in text and "Added settings: `nb101-surrogate` 8 runs" in text
     final = pd.read_csv(tmp_path / "rep" / "final_results.csv")
     assert final["setting"].str.endswith("(SURROGATE-BASED)").sum() == 2
 
