@@ -18,9 +18,9 @@ from __future__ import annotations
 
 import math
 import time
-from collections.abc import Callable, Hashable
-from dataclasses import asdict, dataclass, field
-from typing import Any
+from collections.abc import Callable, Hashable, Iterator, Mapping, Sequence
+from dataclasses import asdict, dataclass, field, fields
+from typing import Any, overload
 
 import numpy as np
 
@@ -135,16 +135,95 @@ class Trial:
     resumed_from: int = -1
 
     def to_row(self) -> dict[str, Any]:
-        row = asdict(self)
-        extras = row.pop("extras")
-        # objective values keep their own column name (obj_<metric>); other extras get x_
-        row.update({(k if k.startswith("obj_") else f"x_{k}"): v for k, v in extras.items()})
+        """The stored row: every field but ``extras``, then the extras under their columns."""
+        row = {name: getattr(self, name) for name in ROW_FIELDS}
+        row.update(_extra_columns(self.extras))
         return row
+
+
+#: the row columns of a Trial, in stored order (the extras follow, see :func:`_extra_columns`)
+ROW_FIELDS: tuple[str, ...] = tuple(f.name for f in fields(Trial) if f.name != "extras")
+
+
+def _extra_columns(extras: Mapping[str, float]) -> dict[str, float]:
+    # objective values keep their own column name (obj_<metric>); other extras get x_
+    return {(k if k.startswith("obj_") else f"x_{k}"): v for k, v in extras.items()}
+
+
+class TrialLog(Sequence[Trial]):
+    """A run's trials as rows of plain values, turned into columns when stored.
+
+    Why: building a :class:`Trial` per query and converting it with ``dataclasses.asdict`` took
+    most of a cheap run's time. The loop appends one tuple of the row's values (in
+    :data:`ROW_FIELDS` order) and the query's extras; :meth:`to_frame` gives the stored columns
+    (the same values and dtypes as a frame of ``Trial.to_row`` dicts), and indexing or iterating
+    still gives :class:`Trial` objects, built on demand, for the code that reads them.
+    """
+
+    __slots__ = ("_extras", "_rows")
+
+    def __init__(self) -> None:
+        self._rows: list[tuple[Any, ...]] = []
+        self._extras: list[Mapping[str, float]] = []
+
+    def append(self, row: tuple[Any, ...], extras: Mapping[str, float]) -> None:
+        self._rows.append(row)
+        self._extras.append(extras)
+
+    def __len__(self) -> int:
+        return len(self._rows)
+
+    @overload
+    def __getitem__(self, i: int) -> Trial: ...
+    @overload
+    def __getitem__(self, i: slice) -> list[Trial]: ...
+    def __getitem__(self, i: int | slice) -> Trial | list[Trial]:
+        if isinstance(i, slice):
+            return [self._trial(j) for j in range(*i.indices(len(self._rows)))]
+        if i < 0:
+            i += len(self._rows)
+        if not 0 <= i < len(self._rows):
+            raise IndexError("trial index out of range")
+        return self._trial(i)
+
+    def __iter__(self) -> Iterator[Trial]:
+        return (self._trial(j) for j in range(len(self._rows)))
+
+    def _trial(self, j: int) -> Trial:
+        return Trial(
+            **dict(zip(ROW_FIELDS, self._rows[j], strict=True)), extras=dict(self._extras[j])
+        )
+
+    def column(self, name: str) -> list[Any]:
+        """One stored column's values, in query order (without building Trials)."""
+        if name in ROW_FIELDS:
+            k = ROW_FIELDS.index(name)
+            return [r[k] for r in self._rows]
+        return [_extra_columns(e).get(name, math.nan) for e in self._extras]
+
+    def to_frame(self) -> Any:
+        """The stored rows as a pandas DataFrame: the row fields, then each extras column in
+        order of first appearance (NaN where a query lacks it), as a frame of row dicts has."""
+        import pandas as pd
+
+        if not self._rows:
+            return pd.DataFrame([])
+        cols: dict[str, Any] = {
+            name: list(values)
+            for name, values in zip(ROW_FIELDS, zip(*self._rows, strict=True), strict=True)
+        }
+        renamed = [_extra_columns(e) if e else {} for e in self._extras]
+        names: dict[str, None] = {}
+        for e in renamed:
+            names.update(dict.fromkeys(e))
+        for name in names:
+            cols[name] = [e.get(name, math.nan) for e in renamed]
+        return pd.DataFrame(cols)
 
 
 @dataclass
 class RunResult:
-    trials: list[Trial]
+    trials: TrialLog
     stopped_by: str
     recommendation: Hashable | None
     #: the fidelity cost model of a multi-fidelity run (empty otherwise), for its manifest
@@ -160,7 +239,7 @@ class _Tally:
 
     def __init__(self, space: Any, clock: Callable[[], float]) -> None:
         self.space, self.clock, self.t0 = space, clock, clock()
-        self.trials: list[Trial] = []
+        self.trials = TrialLog()
         self.distinct: set[str] = set()
         self.evals = 0
         self.cost = 0.0
@@ -185,10 +264,12 @@ class _Tally:
         frac: float = 1.0,
         resumed: tuple[int, float] | None = None,
         full: bool = True,
-    ) -> Trial:
-        """Record one query; ``frac`` is the fraction of a full evaluation its fidelity costs,
-        ``resumed`` the (fidelity, train_s) it continued from, ``full`` whether it was at the
-        run's full fidelity (only those update the incumbent)."""
+    ) -> tuple[Any, ...]:
+        """Record one query and return its row's values (in :data:`ROW_FIELDS` order).
+
+        ``frac`` is the fraction of a full evaluation its fidelity costs, ``resumed`` the
+        (fidelity, train_s) it continued from, ``full`` whether it was at the run's full
+        fidelity (only those update the incumbent)."""
         step = len(self.trials)
         c_full = res.cost.n_full if charge else 0
         c_proxy = res.cost.n_proxy if charge else 0
@@ -210,45 +291,45 @@ class _Tally:
             if full and res.ok and res.signal > self.inc_signal:
                 self.inc_signal, self.inc_reported, self.inc_step = res.signal, res.reported, step
         self.wall_s = self.clock() - self.t0
-        trial = Trial(
-            step=step,
-            arch=self.space.to_str(arch),
-            cell=self.space.cell_str(arch),
-            arch_key=key,
-            signal=res.signal,
-            val=res.val,
-            reported=res.reported,
-            fidelity=res.fidelity,
-            eval_seed=eval_seed,
-            repeat=repeat,
-            charged_full=c_full,
-            charged_proxy=c_proxy,
-            train_s=train_s,
-            score_s=score_s,
-            measured_s=measured_s,
-            cum_evals=self.evals,
-            cum_queries=step + 1,
-            cum_distinct=len(self.distinct),
-            cum_train_s=self.train_s,
-            cum_score_s=self.score_s,
-            cum_measured_s=self.measured_s,
-            wall_s=self.wall_s,
-            status=res.status,
-            reason=res.reason,
-            incumbent_signal=self.inc_signal,
+        # the values in ROW_FIELDS order (a test checks the order against Trial's fields)
+        row = (
+            step,
+            self.space.to_str(arch),
+            self.space.cell_str(arch),
+            key,
+            res.signal,
+            res.val,
+            res.reported,
+            res.fidelity,
+            eval_seed,
+            repeat,
+            c_full,
+            c_proxy,
+            train_s,
+            score_s,
+            measured_s,
+            self.evals,
+            step + 1,
+            len(self.distinct),
+            self.train_s,
+            self.score_s,
+            self.measured_s,
+            self.wall_s,
+            res.status,
+            res.reason,
+            self.inc_signal,
             # the final phase reports the trained answer's own test accuracy
-            incumbent_reported=res.reported if phase == "final" else self.inc_reported,
-            incumbent_step=self.inc_step,
-            phase=phase,
-            extras=dict(res.extras),
-            clock_s=clock_s,
-            worker=worker,
-            cost_frac=cost_frac,
-            cum_cost=self.cost,
-            resumed_from=resumed[0] if resumed is not None else -1,
+            res.reported if phase == "final" else self.inc_reported,
+            self.inc_step,
+            phase,
+            clock_s,
+            worker,
+            cost_frac,
+            self.cost,
+            resumed[0] if resumed is not None else -1,
         )
-        self.trials.append(trial)
-        return trial
+        self.trials.append(row, res.extras)
+        return row
 
 
 def _check_budget(budget: Budget, evaluator: Evaluator) -> None:
@@ -339,7 +420,7 @@ def run_search(
         worker: int,
         q: _Query,
     ) -> str | None:
-        trial = tally.record(
+        tally.record(
             arch,
             key,
             res,
@@ -353,7 +434,7 @@ def run_search(
             full=q.fidelity == full_f,
         )
         if on_trial is not None:
-            on_trial(trial)
+            on_trial(tally.trials[-1])
         strategy.tell(
             Observation(
                 arch=arch,
