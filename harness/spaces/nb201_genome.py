@@ -111,6 +111,15 @@ class StudyGenome:
         object.__setattr__(self, "ops", ops)
         object.__setattr__(self, "bits", bits)
 
+    @classmethod
+    def _trusted(cls, ops: tuple[int, ...], bits: tuple[int, ...]) -> StudyGenome:
+        """A genome from tuples of in-range ints made by this module's own operations, without
+        the shape checks (why: they were a third of a mutation's cost)."""
+        g = object.__new__(cls)
+        object.__setattr__(g, "ops", ops)
+        object.__setattr__(g, "bits", bits)
+        return g
+
     def matrix(self) -> np.ndarray:
         """The unpruned 8x8 adjacency matrix (int8)."""
         m = np.zeros((N_NODES, N_NODES), dtype=np.int8)
@@ -247,8 +256,10 @@ def _fill(t: Sequence[int], ops: Sequence[int]) -> nb201.NB201Arch:
     return tuple(TO_NB201_OP[ops[r - 1]] if r else 0 for r in t)  # type: ignore[return-value]
 
 
+@functools.lru_cache(maxsize=1 << 16)
 def cell_of(genome: StudyGenome) -> nb201.NB201Arch | None:
-    """The NB201 cell (official op tuple) of a genome, or None when invalid."""
+    """The NB201 cell (official op tuple) of a genome, or None when invalid (memoised: the
+    loop asks for it several times per query)."""
     t = template(genome.bits)
     if t is None:
         return None
@@ -495,10 +506,10 @@ class NB201StudyGenomeSpace(SearchSpace[StudyGenome]):
         """Ops uniform over 4, each bit 1 with probability 1/2, the whole genome redrawn until it
         is valid (the study's initial population; ~6% of draws are rejected)."""
         while True:
-            ops = tuple(int(o) for o in rng.integers(0, N_STUDY_OPS, size=N_OP_NODES))
-            bits = tuple(int(b) for b in (rng.random(N_BITS) < 0.5))
+            ops = tuple(rng.integers(0, N_STUDY_OPS, size=N_OP_NODES).tolist())
+            bits = tuple((rng.random(N_BITS) < 0.5).astype(np.int64).tolist())
             if template(bits) is not None:
-                return StudyGenome(ops, bits)
+                return StudyGenome._trusted(ops, bits)
 
     def mutate(self, arch: StudyGenome, rng: np.random.Generator) -> StudyGenome:
         """The study's bitwise mutation.
@@ -519,9 +530,9 @@ class NB201StudyGenomeSpace(SearchSpace[StudyGenome]):
         parent_bits = np.asarray(arch.bits, dtype=np.int64)
         while True:
             flips = rng.random(N_BITS) < self.bit_rate
-            bits = tuple(int(b) for b in parent_bits ^ flips)
+            bits = tuple((parent_bits ^ flips).tolist())
             if template(bits) is not None:
-                return StudyGenome(tuple(ops), bits)
+                return StudyGenome._trusted(tuple(ops), bits)
 
     def crossover(self, a: StudyGenome, b: StudyGenome, rng: np.random.Generator) -> StudyGenome:
         """Uniform crossover over the 34 genes (6 ops, 28 bits), redrawn until valid.
@@ -535,7 +546,7 @@ class NB201StudyGenomeSpace(SearchSpace[StudyGenome]):
             bits = tuple(x if t else y for x, y, t in zip(a.bits, b.bits, take_bits, strict=True))
             if template(bits) is not None:
                 ops = tuple(x if t else y for x, y, t in zip(a.ops, b.ops, take_ops, strict=True))
-                return StudyGenome(ops, bits)
+                return StudyGenome._trusted(ops, bits)
         return a
 
     def neighbours(self, arch: StudyGenome) -> list[StudyGenome]:
@@ -547,12 +558,12 @@ class NB201StudyGenomeSpace(SearchSpace[StudyGenome]):
                 if op != arch.ops[i]:
                     ops = list(arch.ops)
                     ops[i] = op
-                    out.append(StudyGenome(tuple(ops), arch.bits))
+                    out.append(StudyGenome._trusted(tuple(ops), arch.bits))
         for k in range(N_BITS):
             bits = list(arch.bits)
             bits[k] ^= 1
             if template(tuple(bits)) is not None:
-                out.append(StudyGenome(arch.ops, tuple(bits)))
+                out.append(StudyGenome._trusted(arch.ops, tuple(bits)))
         return out
 
     # -- identity --------------------------------------------------------------------------------
@@ -577,12 +588,7 @@ class NB201StudyGenomeSpace(SearchSpace[StudyGenome]):
         return nb201.arch_to_str(self.to_cell(arch))
 
     def to_str(self, arch: StudyGenome) -> str:
-        return (
-            "ops="
-            + ",".join(SHORT_NAMES[o] for o in arch.ops)
-            + "|bits="
-            + "".join(str(b) for b in arch.bits)
-        )
+        return genome_str(arch)
 
     def from_str(self, text: str) -> StudyGenome:
         """Parse ``ops=...|bits=...`` (see the module docstring); the genome must be valid."""
@@ -689,6 +695,17 @@ class NB201StudyGenomeSpace(SearchSpace[StudyGenome]):
         pm = pruned_matrix(arch.bits)
         assert pm is not None  # callers checked validity
         return pm
+
+
+@functools.lru_cache(maxsize=1 << 16)
+def genome_str(genome: StudyGenome) -> str:
+    """The readable form ``ops=...|bits=...`` (memoised: every stored row carries it)."""
+    return (
+        "ops="
+        + ",".join(SHORT_NAMES[o] for o in genome.ops)
+        + "|bits="
+        + "".join(map(str, genome.bits))
+    )
 
 
 def why_invalid(genome: StudyGenome) -> str:

@@ -140,13 +140,25 @@ def check_population_fits(space: SearchSpace[Any], population_size: int) -> None
 
 
 def tournament(
-    population: Sequence[Observation], k: int, rng: np.random.Generator, *, replace: bool
+    population: Sequence[Observation],
+    k: int,
+    rng: np.random.Generator,
+    *,
+    replace: bool,
+    fitnesses: np.ndarray | None = None,
 ) -> Observation:
-    """Best of ``k`` members drawn from ``population``; the first drawn wins ties."""
-    idx = rng.choice(len(population), size=k, replace=replace)
-    best = population[int(idx[0])]
-    for i in idx[1:]:
-        cand = population[int(i)]
-        if fitness(cand) > fitness(best):
-            best = cand
-    return best
+    """Best of ``k`` members drawn from ``population``; the first drawn wins ties.
+
+    ``fitnesses``: the members' :func:`fitness` values in population order, where the caller
+    keeps them (one array lookup instead of k Python comparisons; the same winner).
+    """
+    n = len(population)
+    # with replacement, choice(n, k) is integers(0, n, k) draw for draw (without the overhead)
+    idx = rng.integers(0, n, size=k) if replace else rng.choice(n, size=k, replace=False)
+    drawn = (
+        fitnesses[idx]
+        if fitnesses is not None
+        else np.array([fitness(population[i]) for i in idx.tolist()])
+    )
+    # argmax returns the first maximum: the earliest draw among equally fit members
+    return population[int(idx[int(np.argmax(drawn))])]

@@ -21,6 +21,8 @@ from collections import deque
 from collections.abc import Hashable
 from typing import Any
 
+import numpy as np
+
 from harness.records import Observation
 from harness.spaces._base import SearchSpace
 from harness.strategies._base import (
@@ -82,6 +84,7 @@ class GeneticAlgorithm(Strategy):
         self._known: set[str] = set()  # canonical keys proposed so far (with reject_known)
         self.generation = 0  # 0 = the initial random population
         self._population: list[Observation] = []
+        self._fitnesses = np.empty(0)  # fitness of each population member, in order
         self._pending: deque[Hashable] = deque()
         self._children: list[Observation] = []
         self._n_asked_in_gen = 0
@@ -106,10 +109,11 @@ class GeneticAlgorithm(Strategy):
     def _propose(self) -> Hashable:
         if self.generation == 0:
             return self.space.sample(self.rng)
-        parent = tournament(self._population, self.k, self.rng, replace=self.tournament_replace)
+        pop, fits, k, rep = self._population, self._fitnesses, self.k, self.tournament_replace
+        parent = tournament(pop, k, self.rng, replace=rep, fitnesses=fits)
         child = parent.arch
         if self.crossover_rate and self.rng.random() < self.crossover_rate:
-            other = tournament(self._population, self.k, self.rng, replace=self.tournament_replace)
+            other = tournament(pop, k, self.rng, replace=rep, fitnesses=fits)
             child = self.space.crossover(child, other.arch, self.rng)
         return self.space.mutate(child, self.rng)
 
@@ -120,6 +124,7 @@ class GeneticAlgorithm(Strategy):
         if len(self._children) == self._gen_size():
             elites = sorted(self._population, key=fitness, reverse=True)[: self.elitism]
             self._population = elites + self._children if self.generation else self._children
+            self._fitnesses = np.array([fitness(o) for o in self._population])
             self._children = []
             self._n_asked_in_gen = 0
             self.generation += 1
