@@ -57,6 +57,21 @@ def _metric(name: str, decl: Metric | Mapping[str, Any]) -> Metric:
     return Metric(name, **decl)
 
 
+def _whole_numbers(col: pd.Series, name: str, what: str) -> pd.Series:
+    """A fidelity or seed column as int64, refusing what a cast would hide (NaN, 12.7 -> 12)."""
+    import pandas as pd
+
+    v = pd.to_numeric(col, errors="coerce")
+    bad = ~np.isfinite(v.to_numpy(dtype=float)) | (v.to_numpy(dtype=float) % 1 != 0)
+    if bad.any():
+        row = int(np.flatnonzero(bad)[0])
+        raise DataError(
+            f"benchmark {name}: {what} column {col.name!r} must hold whole numbers; row {row} "
+            f"has {col.iloc[row]} ({int(bad.sum())} such rows): fix or drop those rows"
+        )
+    return v.astype(np.int64)
+
+
 class TableBenchmark(Benchmark):
     """A benchmark read from a table (see the module docstring).
 
@@ -130,8 +145,8 @@ class TableBenchmark(Benchmark):
         has_seed = seed is not None and seed in df.columns
         df = df.assign(
             _ds=df[dataset].astype(str) if has_ds else default_dataset,
-            _f=df[fidelity].astype(np.int64) if has_f else -1,
-            _seed=df[seed].astype(np.int64) if has_seed else 0,
+            _f=_whole_numbers(df[fidelity], name, "fidelity") if has_f else -1,
+            _seed=_whole_numbers(df[seed], name, "seed") if has_seed else 0,
             _key=df[key].astype(str),
         )
         dup = df.duplicated(["_key", "_ds", "_f", "_seed"])

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import numpy as np
 import pandas as pd
 import pytest
 
@@ -66,6 +67,13 @@ def test_kit_catches_a_searchable_test_column():
         (lambda df: df.assign(extra=1.0), ConfigError, "no declared role"),
         (lambda df: df.assign(val="x"), DataError, "not numeric"),
         (lambda df: df.drop(columns="key"), DataError, "no key column"),
+        # a cast would truncate 12.7 to 12 or fail on NaN without naming the column
+        (lambda df: df.assign(fidelity=12.7), DataError, "fidelity column 'fidelity' must hold"),
+        (
+            lambda df: df.assign(fidelity=np.where(np.arange(len(df)) == 3, np.nan, 12.0)),
+            DataError,
+            "row 3 has nan",
+        ),
     ],
 )
 def test_bad_user_tables(mutate, err, match):
