@@ -5,7 +5,9 @@ validation accuracy up and edge-GPU latency down) and constraints (latency <= 5 
 wrapper around the run's evaluator rather than a new evaluator: the search signal, its noise
 model, fidelity and cost accounting stay exactly those of the wrapped evaluator, and any
 evaluator gains objectives the same way. The wrapper reads the objective metrics from the
-benchmark's tables (whole columns, indexed once per query) and adds to each EvalResult
+benchmark's tables (whole columns, indexed once per query; the objective that is the search
+signal takes the signal's own value, noise and training seed included) and adds to each
+EvalResult
 
 - ``objectives``: the vector told to strategies, every component oriented so that larger is
   better (minimised metrics negated, the harness's one sign convention);
@@ -334,6 +336,7 @@ class ObjectiveEvaluator(Evaluator):
         self.is_proxy = inner.is_proxy
         self._signs = resolved.signs
         self._names = [f"obj_{o.metric}" for o in resolved.spec.objectives]
+        self._metrics = [o.metric for o in resolved.spec.objectives]
 
     def __getattr__(self, name: str) -> Any:  # e.g. report_metric, query_log of the inner one
         if name == "inner":
@@ -353,7 +356,15 @@ class ObjectiveEvaluator(Evaluator):
     ) -> EvalResult:
         res = self.inner.evaluate(arch, fidelity=fidelity, seed=seed)
         raw, viol = self.lookup([arch])
-        vals = raw[0]
+        vals = raw[0].copy()
+        # the objective that is the search signal takes the value the search saw (its noise
+        # model, its training seed's value), not the table's seed mean
+        signal_metric = getattr(self.inner, "signal_metric", None)
+        if res.ok and callable(signal_metric):
+            name = signal_metric(fidelity if fidelity is not None else self.default_fidelity)
+            for i, m in enumerate(self._metrics):
+                if m == name:
+                    vals[i] = res.signal
         extras = dict(res.extras)
         extras.update({n: float(v) for n, v in zip(self._names, vals, strict=True)})
         extras["violation"] = float(viol[0])

@@ -119,7 +119,8 @@ class TabularEvaluator(Evaluator):
                 )
             self.default_fidelity = None
 
-    def _signal_metric(self, fidelity: int | None) -> str:
+    def signal_metric(self, fidelity: int | None) -> str:
+        """The benchmark metric whose value (with noise or a seed's value) is the signal."""
         if self.signal != "val_acc":
             return self.signal
         f = fidelity or self.default_fidelity
@@ -165,7 +166,7 @@ class TabularEvaluator(Evaluator):
 
     def _lookup(self, key: Hashable, f: int | None, seed: int) -> EvalResult:
         b = self.bench
-        metric = self._signal_metric(f)
+        metric = self.signal_metric(f)
         if self.is_proxy:
             src = self.proxy_dataset or self.dataset
             val = b.value(src, metric, key)
