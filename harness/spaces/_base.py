@@ -8,7 +8,7 @@ Strategies only ever talk to a space, never to a benchmark table.
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
-from collections.abc import Hashable, Mapping, Sequence
+from collections.abc import Callable, Hashable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Generic, TypeVar
 
@@ -27,6 +27,34 @@ class Graph:
 
     x: np.ndarray
     edge_index: np.ndarray
+
+
+def sized_network(
+    build: Callable[[Hashable, int, int, int], Any], channels: int, cells_per_stage: int
+) -> Callable[..., Any]:
+    """A space's :meth:`SearchSpace.network` from ``build(cell, num_classes, channels,
+    cells_per_stage)`` and the space's default sizes.
+
+    Why: every space that builds networks takes the same arguments and fills in its own
+    defaults; this is that code once. (A new function per space, so ``type(space).network is
+    not SearchSpace.network`` still tells which spaces have a builder.)
+    """
+    c0, n0 = channels, cells_per_stage
+
+    def network(
+        self: SearchSpace[Any],
+        cell: Hashable,
+        num_classes: int = 10,
+        *,
+        channels: int | None = None,
+        cells_per_stage: int | None = None,
+    ) -> Any:
+        return build(cell, num_classes, channels or c0, cells_per_stage or n0)
+
+    network.__doc__ = (
+        f"The untrained network of a cell ({c0} channels, {n0} cells per stage by default)."
+    )
+    return network
 
 
 class SearchSpace(ABC, Generic[A]):

@@ -31,7 +31,7 @@ import numpy as np
 from nasbench_pytorch.model import graph_util
 
 from harness.errors import InvalidArchitecture, unknown
-from harness.spaces._base import Graph, SearchSpace
+from harness.spaces._base import Graph, SearchSpace, sized_network
 
 INPUT = "input"
 OUTPUT = "output"
@@ -321,6 +321,12 @@ _EDGE_SRC = np.array([s for d in range(MAX_VERTICES) for s in range(d)], dtype=n
 _EDGE_DST = np.array([d for d in range(MAX_VERTICES) for s in range(d)], dtype=np.int64)
 
 
+def _nb101_network(cell: Hashable, num_classes: int, channels: int, cells: int) -> Any:
+    from harness.models.nb101_net import build_nb101_network
+
+    return build_nb101_network(cell, num_classes, stem_channels=channels, cells_per_stack=cells)  # type: ignore[arg-type]
+
+
 class NB101Space(SearchSpace[NB101Cell]):
     """The NB101 space with the NB101 paper's (regularized evolution) variation operators.
 
@@ -445,23 +451,7 @@ class NB101Space(SearchSpace[NB101Cell]):
                     consider(m0, [*ops0[:v], op, *ops0[v + 1 :]])
         return out
 
-    def network(
-        self,
-        cell: Hashable,
-        num_classes: int = 10,
-        *,
-        channels: int | None = None,
-        cells_per_stage: int | None = None,
-    ) -> Any:
-        """The nasbench-pytorch network (128 stem channels, 3 cells per stack by default)."""
-        from harness.models.nb101_net import build_nb101_network
-
-        return build_nb101_network(
-            cell,  # type: ignore[arg-type]
-            num_classes,
-            stem_channels=channels or 128,
-            cells_per_stack=cells_per_stage or 3,
-        )
+    network = sized_network(_nb101_network, 128, 3)  # nasbench-pytorch: 128 stem channels
 
     def network_key(self, cell: Hashable) -> str:
         return str(cell.hash)  # type: ignore[attr-defined]

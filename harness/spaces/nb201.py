@@ -28,7 +28,7 @@ from typing import Any
 import numpy as np
 
 from harness.errors import InvalidArchitecture
-from harness.spaces._base import Graph, SearchSpace
+from harness.spaces._base import Graph, SearchSpace, sized_network
 
 OPS: tuple[str, ...] = ("none", "skip_connect", "nor_conv_1x1", "nor_conv_3x3", "avg_pool_3x3")
 EDGES: tuple[tuple[int, int], ...] = ((0, 1), (0, 2), (1, 2), (0, 3), (1, 3), (2, 3))
@@ -280,6 +280,12 @@ def edge_node_adjacency(arch: Sequence[int]) -> np.ndarray:
 MUTATIONS = ("one_edge", "per_edge")
 
 
+def _nb201_network(cell: Hashable, num_classes: int, channels: int, cells: int) -> Any:
+    from harness.models.nb201_net import NB201Network
+
+    return NB201Network(cell, num_classes, channels=channels, cells_per_stage=cells)  # type: ignore[arg-type]
+
+
 class NB201Space(SearchSpace[NB201Arch]):
     """The native NB201 genome: 6 edges x 5 ops, every tuple a member of the benchmark.
 
@@ -365,23 +371,7 @@ class NB201Space(SearchSpace[NB201Arch]):
     def size(self) -> int:
         return N_CELLS
 
-    def network(
-        self,
-        cell: Hashable,
-        num_classes: int = 10,
-        *,
-        channels: int | None = None,
-        cells_per_stage: int | None = None,
-    ) -> Any:
-        """The NB201 network (C=16, N=5 by default) of an op tuple."""
-        from harness.models.nb201_net import NB201Network
-
-        return NB201Network(
-            cell,  # type: ignore[arg-type]
-            num_classes,
-            channels=channels or 16,
-            cells_per_stage=cells_per_stage or 5,
-        )
+    network = sized_network(_nb201_network, 16, 5)  # the NB201 network: C=16, N=5
 
     def network_key(self, cell: Hashable) -> str:
         return arch_to_str(cell)  # type: ignore[arg-type]
