@@ -228,7 +228,7 @@ def current_runs(
     not described), damaged ones (files that fail their recorded size/sha256) and unreadable
     manifests are listed in ``problems`` and left out. Returns (run dir, manifest, run key).
     """
-    from harness.runner.experiment import verify_run_files
+    from harness.runner.storage import verify_run_files
 
     ej = exp_dir / "experiment.json"
     expected = _expected_grid(read_experiment_json(ej)) if ej.is_file() else None

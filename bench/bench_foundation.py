@@ -58,7 +58,8 @@ def main() -> None:
     args = p.parse_args()
     from harness.benchmarks import nb201 as t201
     from harness.evaluators.tabular import TabularEvaluator
-    from harness.runner.experiment import parse_experiment, run_experiment
+    from harness.runner.config import parse_experiment
+    from harness.runner.experiment import run_experiment
     from harness.runner.loop import Budget, run_search
     from harness.spaces import nb201
     from harness.strategies import STRATEGIES, create

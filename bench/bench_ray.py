@@ -39,8 +39,9 @@ def main() -> None:
     os.environ.setdefault("RAY_AUTH_MODE", "disabled")
     import ray
 
+    from harness.runner.config import parse_experiment
     from harness.runner.engines import LocalEngine, RayEngine
-    from harness.runner.experiment import parse_experiment, run_experiments
+    from harness.runner.experiment import run_experiments
 
     ncpu = os.cpu_count() or 1
     load = os.getloadavg()[0]

@@ -170,7 +170,7 @@ def _check_run_flags(args: argparse.Namespace) -> None:
     if args.seeds is not None:
         if args.seeds < 1:
             raise NashError(f"--seeds must be >= 1, got {args.seeds}")
-        from harness.runner.experiment import check_seed_count
+        from harness.runner.config import check_seed_count
 
         try:
             check_seed_count(args.seeds)
@@ -179,7 +179,7 @@ def _check_run_flags(args: argparse.Namespace) -> None:
 
 
 def _cmd_run(args: argparse.Namespace) -> int:
-    from harness.runner.experiment import load_experiment
+    from harness.runner.config import load_experiment
 
     _check_run_flags(args)
     from harness.suites import experiment_path

@@ -19,7 +19,7 @@ from pathlib import Path
 from typing import Any
 
 from harness.errors import NashError, unknown
-from harness.runner.experiment import Experiment, RunSpec, load_experiment
+from harness.runner.config import Experiment, RunSpec, load_experiment
 
 
 def experiments_dir() -> Path:

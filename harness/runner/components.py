@@ -17,7 +17,7 @@ from harness.runner.loop import Budget
 
 if TYPE_CHECKING:
     from harness.benchmarks.base import Benchmark
-    from harness.runner.experiment import RunSpec
+    from harness.runner.config import RunSpec
     from harness.spaces._base import SearchSpace
 
 EVALUATORS = ("tabular", "naswot", "training")
@@ -143,52 +143,67 @@ def build_run(spec: RunSpec) -> tuple[Any, Any, Budget, Any]:
 
 
 def check_run(spec: RunSpec, bench: Benchmark, strategy: Any, evaluator: Any, kind: str) -> None:
-    """The checks that need the built components, each written once."""
+    """The checks that need the built components, each written once.
+
+    The budget and worker checks are the loop's and the executor's own (the ones a direct
+    caller of ``run_search`` meets), called here with the run's labels so that an experiment
+    file fails at parse time, naming the strategy and benchmark.
+    """
+    from harness.runner.executors import check_simulated_workers
+    from harness.runner.loop import _check_budget
+
     b, s = spec.benchmark, spec.strategy
-    if s.budget.train_s is not None and not evaluator.records_train_time:
-        raise ConfigError(
-            f"strategy {s.label!r} on {b.label}: a budget in training seconds needs recorded "
-            f"training times, which {bench.name} does not have; use evaluations"
-        )
+    where = f"strategy {s.label!r} on {b.label}"
+    try:
+        _check_budget(s.budget, evaluator)
+        check_async(strategy, s.workers)
+        if simulated(kind):
+            check_simulated_workers(evaluator, s.workers)
+    except ConfigError as e:
+        raise ConfigError(f"{where}: {e}") from None
     if s.query_seeds > 1 and kind == "tabular":
         noisy = getattr(evaluator, "noise_sigma", 0.0) > 0
         if bench.seed_policy != "real" and not noisy:
             raise ConfigError(
-                f"strategy {s.label!r} on {b.label}: query_seeds = {s.query_seeds} asks for "
+                f"{where}: query_seeds = {s.query_seeds} asks for "
                 f"training seeds, but {bench.name} has one value per cell (no per-seed values) "
                 "and no noise model is declared: every seed would return the same number. "
                 "Set noise_sigma on the benchmark, or query_seeds = 1"
             )
-    if s.workers > 1:
-        from harness.runner.loop import async_strategy_names
-
-        if not strategy.supports_async:
-            raise ConfigError(
-                f"strategy {s.label!r}: {s.name} needs each result before its next proposal, "
-                f"so workers = {s.workers} is impossible; asynchronous strategies: "
-                f"{', '.join(async_strategy_names())}"
-            )
-        if simulated(kind) and not evaluator.records_train_time:
-            from harness.benchmarks import BENCHMARKS, get_benchmark
-
-            timed = [
-                n
-                for n in BENCHMARKS.names()
-                if _safe(lambda n=n: get_benchmark(n).records_train_time("cifar10"))
-            ]
-            raise ConfigError(
-                f"strategy {s.label!r} on {b.label}: simulating workers = {s.workers} needs "
-                f"recorded training times, which {bench.name} does not have; use a benchmark "
-                f"that records them ({', '.join(timed) or 'none registered'}) or real training "
-                "on --engine ray"
-            )
+    _check_budget_charges(where, s.budget, s.signal or b.signal, strategy, evaluator)
 
 
-def _safe(f: Any) -> bool:
-    try:
-        return bool(f())
-    except Exception:
-        return False
+def check_async(strategy: Any, workers: int) -> None:
+    """More than one worker needs a strategy that proposes before every result is back."""
+    from harness.runner.loop import async_strategy_names
+
+    if workers > 1 and not strategy.supports_async:
+        raise ConfigError(
+            f"{strategy.name} needs each result before its next proposal, so it cannot use "
+            f"{workers} asynchronous workers; asynchronous strategies: "
+            f"{', '.join(async_strategy_names())}"
+        )
+
+
+def _check_budget_charges(
+    where: str, bud: Budget, signal: str, strategy: Any, evaluator: Any
+) -> None:
+    """Refuse a budget no evaluation can spend: a proxy signal is never a charged evaluation.
+
+    Without this, a proxy search under ``evaluations = 30`` only stops at the safety cap of
+    queries (100,000 and more). Strategies with a natural end (generations, rounds, samples)
+    stop by themselves and keep their budgets.
+    """
+    from harness.strategies._base import Strategy
+
+    spendable = bud.queries or bud.distinct or bud.wall_s
+    natural_end = type(strategy).finished is not Strategy.finished
+    if evaluator.is_proxy and not spendable and not natural_end:
+        raise ConfigError(
+            f"{where}: the search signal {signal!r} is a zero-cost proxy, which charges no "
+            "evaluations, so a budget of evaluations or training seconds is never spent; give "
+            "a budget in queries, e.g. budget = { queries = 100 }"
+        )
 
 
 def plugin_versions(spec: RunSpec) -> dict[str, str]:

@@ -1,8 +1,9 @@
 """Engines: where the runs of an experiment grid execute (a local process pool, or Ray).
 
-An engine only computes runs; the driver (:func:`harness.runner.experiment.run_experiments`)
-writes every result, atomically, so resume semantics are the same whatever the engine: a run is
-finished iff its ``run.json`` exists. A run's random streams depend only on (root_seed, seed), so
+An engine only computes runs, with the function the driver
+(:func:`harness.runner.experiment.run_experiments`) hands it; the driver writes every result,
+atomically, so resume semantics are the same whatever the engine: a run is finished iff its
+``run.json`` exists. A run's random streams depend only on (root_seed, seed), so
 engines and worker counts never change a row.
 
 Faults: an exception inside a run (a bug, an evaluator crash outside the evaluation guard) is
@@ -17,7 +18,6 @@ from __future__ import annotations
 import contextlib
 import os
 import signal
-import socket
 import sys
 import threading
 import time
@@ -29,9 +29,20 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from harness.errors import ConfigError, NashError
+from harness.runner.raycluster import (
+    check_address,
+    check_ray_resources,
+    first_line,
+    import_ray,
+    ray_init,
+)
 
 if TYPE_CHECKING:
-    from harness.runner.experiment import RunOutput, RunSpec
+    from harness.runner.compute import RunOutput
+    from harness.runner.config import RunSpec
+
+#: what an engine computes each run with (the driver passes it: engines import no run code)
+Compute = Callable[["RunSpec"], "RunOutput"]
 
 ENGINES = ("local", "ray")
 
@@ -52,7 +63,9 @@ class Engine(ABC):
     name = "engine"
 
     @abstractmethod
-    def run(self, specs: Sequence[RunSpec], done: Callable[[Outcome], None]) -> None: ...
+    def run(
+        self, specs: Sequence[RunSpec], compute: Compute, done: Callable[[Outcome], None]
+    ) -> None: ...
 
     def describe(self) -> dict[str, Any]:
         return {"engine": self.name}
@@ -65,12 +78,6 @@ class Engine(ABC):
 
     def __exit__(self, *exc: object) -> None:
         self.close()
-
-
-def _compute(spec: RunSpec) -> RunOutput:
-    from harness.runner.experiment import compute_run
-
-    return compute_run(spec)
 
 
 class Interrupted(KeyboardInterrupt):
@@ -150,11 +157,6 @@ def _worker_init(parent: int) -> None:
     threading.Thread(target=watch, name="nash-parent-watch", daemon=True).start()
 
 
-def _first_line(e: BaseException) -> str:
-    text = f"{type(e).__name__}: {e}"
-    return text.splitlines()[0][:500]
-
-
 class LocalEngine(Engine):
     """A process pool on this machine (the default); ``workers=1`` runs in this process."""
 
@@ -173,19 +175,17 @@ class LocalEngine(Engine):
     def describe(self) -> dict[str, Any]:
         return {"engine": self.name, "workers": self.workers}
 
-    def run(self, specs: Sequence[RunSpec], done: Callable[[Outcome], None]) -> None:
-        with interrupt_on_sigterm():
-            self._run(specs, done)
-
-    def _run(self, specs: Sequence[RunSpec], done: Callable[[Outcome], None]) -> None:
+    def run(
+        self, specs: Sequence[RunSpec], compute: Compute, done: Callable[[Outcome], None]
+    ) -> None:
         if self.workers == 1 or len(specs) <= 1:
             for spec in specs:
                 try:
-                    out = _compute(spec)
+                    out = compute(spec)
                 except NashError:
                     raise
                 except Exception as e:
-                    done(Outcome(spec, None, _first_line(e), 1))
+                    done(Outcome(spec, None, first_line(e), 1))
                 else:
                     done(Outcome(spec, out, None, 1))
             return
@@ -202,7 +202,7 @@ class LocalEngine(Engine):
             )
             with _stopping(pool):
                 futs: dict[Future[RunOutput], int] = {
-                    pool.submit(_compute, specs[i]): i for i in todo
+                    pool.submit(compute, specs[i]): i for i in todo
                 }
                 pending = set(futs)
                 while pending:
@@ -217,7 +217,7 @@ class LocalEngine(Engine):
                             pool.shutdown(cancel_futures=True)
                             raise
                         except Exception as e:
-                            done(Outcome(specs[i], None, _first_line(e), attempts[i]))
+                            done(Outcome(specs[i], None, first_line(e), attempts[i]))
                         else:
                             done(Outcome(specs[i], out, None, attempts[i]))
             todo = []
@@ -236,89 +236,6 @@ class LocalEngine(Engine):
 
 
 # -- Ray ---------------------------------------------------------------------------------------
-def import_ray() -> Any:
-    try:
-        import ray
-    except ImportError:
-        raise ConfigError(
-            "the Ray engine needs the ray package: pip install 'nasbench-harness[ray]' "
-            "(or pip install 'ray>=2.9')"
-        ) from None
-    return ray
-
-
-def check_address(address: str, timeout: float = 5.0) -> None:
-    """Fail fast, with one clear line, when a cluster's GCS address cannot be reached."""
-    if address in ("auto", "local") or address.startswith("ray://"):
-        return
-    host, sep, port = address.rpartition(":")
-    if not sep or not host or not port.isdigit():
-        raise ConfigError(
-            f"--address {address!r} is not HOST:PORT (the head node's GCS address, e.g. "
-            "10.0.0.1:6379, as printed by `ray start --head`), 'auto' or ray://HOST:PORT"
-        )
-    try:
-        with socket.create_connection((host, int(port)), timeout=timeout):
-            pass
-    except OSError as e:
-        raise ConfigError(
-            f"cannot reach a Ray cluster at {address}: {e.strerror or e}; start one with "
-            "`ray start --head` on the head node, or check the address and firewall"
-        ) from None
-
-
-def check_ray_resources(ray: Any, *, gpus: float = 0.0, cpus: float = 1.0) -> None:
-    """Refuse tasks that ask for more than any node of the cluster has (they would hang)."""
-    total = ray.cluster_resources()
-    have_gpu, have_cpu = float(total.get("GPU", 0.0)), float(total.get("CPU", 0.0))
-    if gpus > 0 and gpus > have_gpu:
-        raise ConfigError(
-            f"each evaluation asks for {gpus:g} GPU(s) but the Ray cluster has {have_gpu:g}; "
-            "set gpus_per_eval = 0 for CPU training, or add GPU nodes to the cluster"
-        )
-    if cpus > have_cpu:
-        raise ConfigError(
-            f"each task asks for {cpus:g} CPU(s) but the Ray cluster has {have_cpu:g}"
-        )
-
-
-def _ray_init(ray: Any, address: str | None, num_cpus: int | None) -> bool:
-    """Connect to ``address`` or start a local instance; True when we started it."""
-    kw: dict[str, Any] = {"include_dashboard": False, "log_to_driver": False}
-    os.environ.setdefault("RAY_AUTH_MODE", "disabled")  # a private local instance
-    try:
-        if address:
-            check_address(address)
-            ray.init(address=address, **kw)
-            return False
-        ray.init(num_cpus=num_cpus, **kw)
-        return True
-    except NashError:
-        raise
-    except Exception as e:
-        msg = str(e)
-        if "version" in msg.lower() and "mismatch" in msg.lower():
-            raise ConfigError(ray_version_hint(msg)) from None
-        if address:
-            raise ConfigError(
-                f"could not connect to the Ray cluster at {address}: {_first_line(e)}"
-            ) from None
-        raise
-
-
-def ray_version_hint(message: str) -> str:
-    """One line for Ray's version-mismatch error: which versions, and what to do."""
-    import platform
-
-    ray = import_ray()
-    first = message.strip().splitlines()[0] if message.strip() else "version mismatch"
-    return (
-        f"Ray version mismatch between this driver (ray {ray.__version__}, Python "
-        f"{platform.python_version()}) and the cluster: {first}; install the cluster's Ray "
-        "version here (pip install 'ray==<cluster version>') or start the cluster with this one"
-    )
-
-
 class RayEngine(Engine):
     """Each run of the grid is a Ray task; the driver writes the results.
 
@@ -351,7 +268,7 @@ class RayEngine(Engine):
         if address:
             check_address(address)  # fail fast, even when this process is already connected
         if not ray.is_initialized():
-            self._started = _ray_init(ray, address, num_cpus)
+            self._started = ray_init(ray, address, num_cpus)
         check_ray_resources(ray, cpus=cpus_per_run)
         self._board = ray.remote(num_cpus=0)(_Board).remote()
         self._task = ray.remote(_ray_run).options(
@@ -373,9 +290,21 @@ class RayEngine(Engine):
         """Runs started and not finished: run id -> {"pid", "node", "attempt"} of its worker."""
         return dict(self._ray.get(self._board.running.remote()))
 
-    def run(self, specs: Sequence[RunSpec], done: Callable[[Outcome], None]) -> None:
+    def run(
+        self, specs: Sequence[RunSpec], compute: Compute, done: Callable[[Outcome], None]
+    ) -> None:
         ray = self._ray
-        refs = {self._task.remote(spec, self._board): spec for spec in specs}
+        refs = {self._task.remote(compute, spec, self._board): spec for spec in specs}
+        try:
+            self._collect(refs, done)
+        except BaseException:  # an interrupt or a stopping error: no task outlives the call
+            for r in refs:
+                with contextlib.suppress(Exception):
+                    ray.cancel(r, force=True)
+            raise
+
+    def _collect(self, refs: dict[Any, RunSpec], done: Callable[[Outcome], None]) -> None:
+        ray = self._ray
         while refs:
             ready, _ = ray.wait(list(refs), num_returns=1)
             ref = ready[0]
@@ -386,11 +315,9 @@ class RayEngine(Engine):
                 out = ray.get(ref)
             except ray.exceptions.RayTaskError as e:
                 cause = getattr(e, "cause", None)
-                if isinstance(cause, NashError):
-                    for r in refs:
-                        ray.cancel(r, force=True)
+                if isinstance(cause, NashError):  # run() cancels the others
                     raise cause from None
-                done(Outcome(spec, None, _first_line(cause or e), attempts))
+                done(Outcome(spec, None, first_line(cause or e), attempts))
             except ray.exceptions.RayError as e:  # the worker died more often than retries
                 done(
                     Outcome(
@@ -437,12 +364,12 @@ class _Board:
         self._attempts.pop(rid, None)
 
 
-def _ray_run(spec: RunSpec, board: Any) -> RunOutput:
+def _ray_run(compute: Compute, spec: RunSpec, board: Any) -> RunOutput:
     import ray
 
     node = ray.get_runtime_context().get_node_id()
     ray.get(board.started.remote(spec.run_id, os.getpid(), node))
-    out = _compute(spec)
+    out = compute(spec)
     ray.get(board.finished.remote(spec.run_id))
     return out
 

@@ -46,6 +46,27 @@ def evaluate_safely(
         return failed_result(repr(e))
 
 
+def check_simulated_workers(evaluator: Evaluator, workers: int) -> None:
+    """Simulated asynchrony orders completions by recorded training times: it needs them."""
+    if workers <= 1 or evaluator.records_train_time:
+        return
+    from harness.benchmarks import BENCHMARKS, get_benchmark
+
+    def timed(name: str) -> bool:
+        try:
+            return bool(get_benchmark(name).records_train_time("cifar10"))
+        except Exception:  # a benchmark whose data is not installed here is not suggested
+            return False
+
+    bench = evaluator.describe().get("benchmark", type(evaluator).__name__)
+    have = ", ".join(n for n in BENCHMARKS.names() if timed(n)) or "none registered"
+    raise ConfigError(
+        f"simulating workers = {workers} needs recorded training times, which {bench} does "
+        f"not have; use a benchmark that records them ({have}) or real training on "
+        "--engine ray"
+    )
+
+
 @dataclass(frozen=True, slots=True)
 class Completion:
     """One finished evaluation: its ticket, result, clock time and the worker slot it used."""
@@ -87,13 +108,7 @@ class SimulatedExecutor(Executor):
     def __init__(self, evaluator: Evaluator, workers: int = 1) -> None:
         if isinstance(workers, bool) or not isinstance(workers, int) or workers < 1:
             raise ConfigError(f"workers must be a positive integer, got {workers!r}")
-        if workers > 1 and not evaluator.records_train_time:
-            bench = evaluator.describe().get("benchmark", type(evaluator).__name__)
-            raise ConfigError(
-                f"simulating {workers} asynchronous workers needs recorded training times, which "
-                f"{bench} does not have (NB201's shipped tables record none); use nb101-30k or "
-                "nb101-surrogate, or real evaluations on Ray (--engine ray)"
-            )
+        check_simulated_workers(evaluator, workers)
         self.evaluator, self.workers = evaluator, workers
         self.now = 0.0
         self._heap: list[tuple[float, int, int, EvalResult]] = []
@@ -140,7 +155,7 @@ class RayExecutor(Executor):
         cpus: float = 1.0,
         max_retries: int = 2,
     ) -> None:
-        from harness.runner.engines import check_ray_resources, import_ray
+        from harness.runner.raycluster import check_ray_resources, import_ray
 
         ray = import_ray()
         if not ray.is_initialized():

@@ -6,7 +6,8 @@ from pathlib import Path
 
 import pytest
 
-from harness.runner.experiment import parse_experiment, run_experiment
+from harness.runner.config import parse_experiment
+from harness.runner.experiment import run_experiment
 
 SMALL = {
     "name": "ana_small",

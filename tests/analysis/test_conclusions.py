@@ -11,7 +11,8 @@ from analysis.load import load_runs
 from analysis.suite_report import COLUMNS, write_suite_report
 from harness.benchmarks import nb201 as t201
 from harness.errors import UnknownName
-from harness.runner.experiment import parse_experiment, run_experiments
+from harness.runner.config import parse_experiment
+from harness.runner.experiment import run_experiments
 from harness.suites import SUITES, load_suite
 
 SMALL_FA = {"population_size": 20, "k": 6, "h": 4, "n_generations": 2, "n_rounds": 5}

@@ -12,7 +12,8 @@ import pytest
 
 from analysis import load as L
 from harness.benchmarks import nb201
-from harness.runner.experiment import parse_experiment, run_experiment
+from harness.runner.config import parse_experiment
+from harness.runner.experiment import run_experiment
 
 
 def test_load_counts_and_final_values(small_root):

@@ -9,7 +9,8 @@ import pytest
 
 from analysis.report import build_report, to_latex, to_markdown
 from harness.cli import main
-from harness.runner.experiment import parse_experiment, run_experiment
+from harness.runner.config import parse_experiment
+from harness.runner.experiment import run_experiment
 
 
 def test_report_end_to_end(small_root, tmp_path):

@@ -232,7 +232,8 @@ def test_cache_key_covers_recipe_data_and_network(tmp_path: Path) -> None:
 
 # -- the search runs unchanged -------------------------------------------------------------------
 def test_strategies_run_on_real_training_from_an_experiment_table(tmp_path: Path) -> None:
-    from harness.runner.experiment import parse_experiment, run_experiment
+    from harness.runner.config import parse_experiment
+    from harness.runner.experiment import run_experiment
 
     eparams = {**TINY, "epochs": 1, "n_train": 64, "channels": 2,
                "cache_dir": str(tmp_path / "results"), "checkpoint_dir": str(tmp_path / "ck")}  # fmt: skip
@@ -281,7 +282,7 @@ def test_strategies_run_on_real_training_from_an_experiment_table(tmp_path: Path
 
 
 def test_experiment_table_mistakes_are_config_errors(tmp_path: Path) -> None:
-    from harness.runner.experiment import parse_experiment
+    from harness.runner.config import parse_experiment
 
     def exp(eparams: dict[str, Any], **bench: Any) -> Any:
         return parse_experiment({

@@ -20,7 +20,8 @@ import pandas as pd
 import pytest
 
 from harness.errors import NashError
-from harness.runner.experiment import parse_experiment, run_experiment
+from harness.runner.config import parse_experiment
+from harness.runner.experiment import run_experiment
 from harness.runner.fsafe import DirectoryLock
 
 

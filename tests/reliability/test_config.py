@@ -12,7 +12,7 @@ import time
 import pytest
 
 from harness.errors import ConfigError
-from harness.runner.experiment import parse_experiment
+from harness.runner.config import parse_experiment
 
 
 def _bench(**kw):

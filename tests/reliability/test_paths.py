@@ -14,7 +14,8 @@ import pytest
 
 from harness.errors import ConfigError, NashError
 from harness.runner import fsafe
-from harness.runner.experiment import parse_experiment, run_experiment
+from harness.runner.config import parse_experiment
+from harness.runner.experiment import run_experiment
 
 BAD_LABELS = ["../../../../x", "/some/dir", "", ".hidden", "b/c", "a\\b", "a b", "x\x00y", "é"]
 

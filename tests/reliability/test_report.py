@@ -19,7 +19,8 @@ import pytest
 from analysis import load as L
 from analysis import report as R
 from analysis.summary import summarize_experiment
-from harness.runner.experiment import parse_experiment, run_experiment
+from harness.runner.config import parse_experiment
+from harness.runner.experiment import run_experiment
 
 ROOT = Path(__file__).resolve().parents[2]
 

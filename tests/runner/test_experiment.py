@@ -8,12 +8,8 @@ import pandas as pd
 import pytest
 
 from harness.errors import ConfigError, NashError, UnknownName
-from harness.runner.experiment import (
-    execute_run,
-    load_experiment,
-    parse_experiment,
-    run_experiment,
-)
+from harness.runner.config import load_experiment, parse_experiment
+from harness.runner.experiment import execute_run, run_experiment
 
 BASE = {
     "name": "t",

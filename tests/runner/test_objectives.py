@@ -235,7 +235,8 @@ def _experiment(**bench: Any) -> dict[str, Any]:
 
 
 def test_experiments_declare_objectives_and_runs_store_them(tmp_path: Any) -> None:
-    from harness.runner.experiment import parse_experiment, run_experiment
+    from harness.runner.config import parse_experiment
+    from harness.runner.experiment import run_experiment
 
     with pytest.raises(ConfigError, match="scalarized"):  # rea_capped has two objectives
         parse_experiment(_experiment(objectives=[ACC, LAT]) | {"seeds": 1})
@@ -270,7 +271,7 @@ def test_experiments_declare_objectives_and_runs_store_them(tmp_path: Any) -> No
 
 
 def test_single_objective_runs_keep_their_identity() -> None:
-    from harness.runner.experiment import parse_experiment
+    from harness.runner.config import parse_experiment
 
     raw = _experiment()
     raw["strategy"] = raw["strategy"][:1]
@@ -282,7 +283,7 @@ def test_single_objective_runs_keep_their_identity() -> None:
 
 
 def test_unknown_benchmark_key_suggests_objectives() -> None:
-    from harness.runner.experiment import parse_experiment
+    from harness.runner.config import parse_experiment
 
     with pytest.raises(ConfigError, match="objectives"):
         parse_experiment(_experiment(objective=[ACC]))

@@ -14,14 +14,10 @@ import pandas as pd
 import pytest
 
 from harness.errors import ConfigError, UnknownName
-from harness.runner.engines import (
-    LocalEngine,
-    RayEngine,
-    check_address,
-    make_engine,
-    ray_version_hint,
-)
-from harness.runner.experiment import parse_experiment, run_experiments
+from harness.runner.config import parse_experiment
+from harness.runner.engines import LocalEngine, RayEngine, make_engine
+from harness.runner.experiment import run_experiments
+from harness.runner.raycluster import check_address, ray_version_hint
 
 ray = pytest.importorskip("ray")
 

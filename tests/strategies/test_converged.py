@@ -10,7 +10,8 @@ import pytest
 
 from harness import strategies
 from harness.evaluators.tabular import TabularEvaluator
-from harness.runner.experiment import parse_experiment, run_experiment
+from harness.runner.config import parse_experiment
+from harness.runner.experiment import run_experiment
 from harness.runner.loop import Budget, run_search
 from harness.spaces.nb201 import NB201Space
 

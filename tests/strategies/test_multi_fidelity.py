@@ -114,7 +114,8 @@ def test_registered_with_citations():
 
 @pytest.mark.parametrize("bench", ["nb201", "nb101-30k"])
 def test_runs_from_an_experiment_file_with_its_accounting_in_the_manifest(tables, bench):
-    from harness.runner.experiment import compute_run, parse_experiment
+    from harness.runner.compute import compute_run
+    from harness.runner.config import parse_experiment
 
     raw = {
         "name": "mf",

@@ -12,7 +12,8 @@ from harness import strategies
 from harness.errors import ConfigError, InvalidArchitecture, NashError
 from harness.evaluators.tabular import TabularEvaluator
 from harness.records import Observation
-from harness.runner.experiment import parse_experiment, run_experiment
+from harness.runner.config import parse_experiment
+from harness.runner.experiment import run_experiment
 from harness.runner.loop import Budget, run_search
 from harness.spaces.nb101 import NB101Space
 from harness.spaces.nb201 import NB201Space
