@@ -29,7 +29,11 @@ def experiments_dir() -> Path:
 
 #: the gate of the NB101 settings with NASWOT fitness (about 6 CPU-seconds per new cell)
 NB101_NASWOT = "nb101-naswot"
-GATES = (NB101_NASWOT,)
+#: the gate of whole experiments too costly for the default run (``--with-model-based``: the
+#: model-based NB101 150-query ordering, minutes per BANANAS / GP-BO run, and the NB201
+#: multi-fidelity comparison behind the report's anytime figure on charged cost)
+MODEL_BASED = "model-based"
+GATES = (NB101_NASWOT, MODEL_BASED)
 
 
 @dataclass(frozen=True)
@@ -42,6 +46,8 @@ class SuiteItem:
     #: strategy label -> gate: such strategies run only where the gate is open (see
     #: :func:`resolve_suite`): costly settings that need a GPU, a score cache or a flag
     gated: dict[str, str] = field(default_factory=dict)
+    #: a gate for the whole experiment: it runs only where that gate is open
+    gate: str | None = None
 
 
 SUITES: dict[str, tuple[SuiteItem, ...]] = {
@@ -73,8 +79,12 @@ SUITES: dict[str, tuple[SuiteItem, ...]] = {
     ),
     "baselines": (
         SuiteItem("baselines/nb201_table5.toml", quick_seeds=30),
+        SuiteItem("baselines/nb201_table5_bohb.toml", quick_seeds=5),
         SuiteItem("baselines/naswot.toml", quick_seeds=30),
         SuiteItem("baselines/nb101_150.toml", quick_seeds=10, quick_caps={"gcn_predictor": 3}),
+        SuiteItem("baselines/nb101_150_model_based.toml", quick=False, gate=MODEL_BASED),
+        SuiteItem("baselines/nb101_150_model_based_surrogate.toml", quick=False, gate=MODEL_BASED),
+        SuiteItem("baselines/multi_fidelity_nb201.toml", quick=False, gate=MODEL_BASED),
     ),
     "hardware": (
         SuiteItem("hardware/devices.toml", quick_seeds=3),
@@ -92,6 +102,9 @@ _COST_HINT = {
     "ga_naswot": 3.0,
     "neural_predictor": 5.0,
     "gcn_predictor": 10.0,
+    "bananas": 20.0,
+    "gp_bo": 300.0,
+    "tpe": 100.0,
 }
 
 
@@ -124,6 +137,8 @@ def load_suite(
     out = []
     for item in SUITES[name]:
         if quick and not item.quick:
+            continue
+        if item.gate is not None and gates is not None and item.gate not in gates:
             continue
         exp = load_experiment(experiments_dir() / item.path)
         n_seeds = seeds if seeds is not None else (item.quick_seeds if quick else None)
@@ -241,6 +256,7 @@ def resolve_suite(
     quick: bool = False,
     seeds: int | None = None,
     with_nb101_naswot: bool = False,
+    with_model_based: bool = False,
     runs_dir: Path,
     gpu: bool | None = None,
 ) -> tuple[list[Experiment], list[GateDecision]]:
@@ -251,6 +267,8 @@ def resolve_suite(
     cache: each unfinished run is tried with cache-only scoring, and only runs that complete
     (every score committed or cached, e.g. by an earlier run with the flag) are reported; a
     run that would compute a score is left out, so the suite never spends CPU-hours unasked.
+    The model-based gate is open with ``with_model_based`` only (``--with-model-based``); its
+    decision is reported where the suite has such experiments and the run is not ``quick``.
     """
     if gpu is None:
         import torch
@@ -258,9 +276,11 @@ def resolve_suite(
         gpu = bool(torch.cuda.is_available())
     gated = gated_strategies(name, NB101_NASWOT) if name in SUITES else {}
     is_open = bool(gpu or with_nb101_naswot)
-    exps = load_suite(name, quick=quick, seeds=seeds, gates=GATES if is_open else ())
+    opened = (NB101_NASWOT,) * is_open + (MODEL_BASED,) * with_model_based
+    exps = load_suite(name, quick=quick, seeds=seeds, gates=opened)
+    decisions = _model_based_decision(name, quick, seeds, with_model_based)
     if not gated:
-        return exps, []
+        return exps, decisions
     full = {e.name: e for e in load_suite(name, quick=quick, seeds=seeds, gates=GATES)}
     total = sum(
         len([r for r in full[n].runs() if r.strategy.label in labels])
@@ -271,7 +291,8 @@ def resolve_suite(
     if is_open:
         how = "a GPU (torch.cuda)" if gpu else "--with-nb101-naswot"
         note = f"computed: NASWOT scores of new cells computed on {how}; scores are cached"
-        return exps, [GateDecision(NB101_NASWOT, "gpu" if gpu else "flag", total, total, note)]
+        flag = GateDecision(NB101_NASWOT, "gpu" if gpu else "flag", total, total, note)
+        return exps, [flag, *decisions]
     included = before = 0
     by_name = {e.name: i for i, e in enumerate(exps)}
     for n, labels in gated.items():
@@ -297,7 +318,23 @@ def resolve_suite(
             f"only); the others would compute scores and were left out; {enable}"
         )
         mode = "cache"
-    return exps, [GateDecision(NB101_NASWOT, mode, total, included, note)]
+    return exps, [GateDecision(NB101_NASWOT, mode, total, included, note), *decisions]
+
+
+def _model_based_decision(
+    name: str, quick: bool, seeds: int | None, with_model_based: bool
+) -> list[GateDecision]:
+    items = [i for i in SUITES.get(name, ()) if i.gate == MODEL_BASED and not quick]
+    if not items:
+        return []
+    exps = [load_experiment(experiments_dir() / i.path) for i in items]
+    if seeds is not None:
+        exps = [replace(e, seeds=tuple(range(seeds))) for e in exps]
+    total = sum(len(e.runs()) for e in exps)
+    if with_model_based:
+        return [GateDecision(MODEL_BASED, "flag", total, total, "computed: --with-model-based")]
+    note = "not run: enable with `--with-model-based` (minutes per BANANAS / GP-BO run)"
+    return [GateDecision(MODEL_BASED, "off", total, 0, note)]
 
 
 def suite_paths(name: str) -> list[Path]:

@@ -72,6 +72,10 @@ class _MultiFidelity(Strategy):
         self.rungs: tuple[int, ...] = ()
         if self._given is not None:
             self.bind_fidelities(self._given, max(self._given))
+        self._init_state()
+
+    def _init_state(self) -> None:
+        """The schedule's bookkeeping (each method its own); parameters are set before."""
 
     def bind_fidelities(self, available: Sequence[int], full: int) -> None:
         avail = sorted(set(int(f) for f in available))
@@ -121,35 +125,15 @@ class _Rung:
     signals: list[float] = field(default_factory=list)
 
 
-class SuccessiveHalving(_MultiFidelity):
-    """Successive halving (Jamieson & Talwalkar 2016; Li et al. 2017, Hyperband's inner loop).
+class _Brackets(_MultiFidelity):
+    """Synchronous brackets of successive halving: the rung bookkeeping of SH, Hyperband, BOHB.
 
-    Repeated brackets: ``n_configs`` new cells (default ``ceil(eta^K)`` for K+1 rungs) at the
-    lowest rung, the best ``floor(n / eta^i)`` of them at rung i, until the budget is spent.
+    A bracket is a list of rungs; its first rung's cells are sampled when asked, each later
+    rung holds the best of the one below once all its results are told. Subclasses choose the
+    next bracket (:meth:`_next_bracket`) and how a new cell is sampled (:meth:`_sample`).
     """
 
-    name = "successive_halving"
-
-    def __init__(
-        self,
-        space: SearchSpace[Any],
-        *,
-        seed: SeedLike = None,
-        eta: float = 3,
-        min_fidelity: int | None = None,
-        max_fidelity: int | None = None,
-        fidelities: Sequence[int] | None = None,
-        n_configs: int | None = None,
-    ) -> None:
-        super().__init__(
-            space,
-            seed=seed,
-            eta=eta,
-            min_fidelity=min_fidelity,
-            max_fidelity=max_fidelity,
-            fidelities=fidelities,
-        )
-        self.n_configs = None if n_configs is None else check_positive_int("n_configs", n_configs)
+    def _init_state(self) -> None:
         self._bracket: list[_Rung] = []
         self._level = 0
         self._queue: deque[Hashable] = deque()
@@ -158,9 +142,7 @@ class SuccessiveHalving(_MultiFidelity):
         self.n_brackets = 0
 
     def _next_bracket(self) -> list[_Rung]:
-        """The next bracket's rungs (Hyperband overrides the schedule)."""
-        k = len(self.rungs) - 1
-        return self._bracket_of(k, self.n_configs or max(1, math.ceil(self.eta**k)))
+        raise NotImplementedError
 
     def _bracket_of(self, s: int, n: int) -> list[_Rung]:
         """A bracket that starts ``s`` rungs below the top with ``n`` cells."""
@@ -202,14 +184,14 @@ class SuccessiveHalving(_MultiFidelity):
             self._bracket[self._level].signals.append(fitness(obs))
 
 
-class Hyperband(SuccessiveHalving):
-    """Hyperband (Li et al. 2017): successive halving over brackets s = K, ..., 0, repeated.
+class SuccessiveHalving(_Brackets):
+    """Successive halving (Jamieson & Talwalkar 2016; Li et al. 2017, Hyperband's inner loop).
 
-    Bracket s starts ``ceil((K+1)/(s+1) * eta^s)`` cells at rung K-s, so the brackets trade many
-    cheap evaluations against few full ones.
+    Repeated brackets: ``n_configs`` new cells (default ``ceil(eta^K)`` for K+1 rungs) at the
+    lowest rung, the best ``floor(n / eta^i)`` of them at rung i, until the budget is spent.
     """
 
-    name = "hyperband"
+    name = "successive_halving"
 
     def __init__(
         self,
@@ -220,7 +202,9 @@ class Hyperband(SuccessiveHalving):
         min_fidelity: int | None = None,
         max_fidelity: int | None = None,
         fidelities: Sequence[int] | None = None,
+        n_configs: int | None = None,
     ) -> None:
+        self.n_configs = None if n_configs is None else check_positive_int("n_configs", n_configs)
         super().__init__(
             space,
             seed=seed,
@@ -229,6 +213,23 @@ class Hyperband(SuccessiveHalving):
             max_fidelity=max_fidelity,
             fidelities=fidelities,
         )
+
+    def _next_bracket(self) -> list[_Rung]:
+        k = len(self.rungs) - 1
+        return self._bracket_of(k, self.n_configs or max(1, math.ceil(self.eta**k)))
+
+
+class Hyperband(_Brackets):
+    """Hyperband (Li et al. 2017): successive halving over brackets s = K, ..., 0, repeated.
+
+    Bracket s starts ``ceil((K+1)/(s+1) * eta^s)`` cells at rung K-s, so the brackets trade many
+    cheap evaluations against few full ones.
+    """
+
+    name = "hyperband"
+
+    def _init_state(self) -> None:
+        super()._init_state()
         self._s_next = -1
 
     def _next_bracket(self) -> list[_Rung]:
@@ -396,34 +397,21 @@ class ASHA(_MultiFidelity):
     name = "asha"
     supports_async = True
 
-    def __init__(
-        self,
-        space: SearchSpace[Any],
-        *,
-        seed: SeedLike = None,
-        eta: float = 3,
-        min_fidelity: int | None = None,
-        max_fidelity: int | None = None,
-        fidelities: Sequence[int] | None = None,
-    ) -> None:
-        super().__init__(
-            space,
-            seed=seed,
-            eta=eta,
-            min_fidelity=min_fidelity,
-            max_fidelity=max_fidelity,
-            fidelities=fidelities,
-        )
+    def _init_state(self) -> None:
         # per rung: (canonical key, arch, fitness) of the results, and keys promoted from it
         self._results: list[list[tuple[str, Hashable, float]]] = []
         self._promoted: list[set[str]] = []
         self._in_flight: dict[tuple[str, int], int] = {}
 
-    def ask(self) -> Hashable:
-        self._check_bound()
+    def _ensure_rungs(self) -> None:
+        """One result list per rung, once the rungs are known (bound by the run loop)."""
         if not self._results:
             self._results = [[] for _ in self.rungs]
             self._promoted = [set() for _ in self.rungs]
+
+    def ask(self) -> Hashable:
+        self._check_bound()
+        self._ensure_rungs()
         for k in range(len(self.rungs) - 2, -1, -1):
             res = self._results[k]
             n_top = int(len(res) // self.eta)
@@ -443,9 +431,7 @@ class ASHA(_MultiFidelity):
         return Proposal(arch, self.rungs[k])
 
     def _tell(self, obs: Observation) -> None:
-        if not self._results:
-            self._results = [[] for _ in self.rungs]
-            self._promoted = [set() for _ in self.rungs]
+        self._ensure_rungs()
         key = self.space.canonical(obs.arch)
         f = obs.fidelity
         if f not in self.rungs:

@@ -115,3 +115,33 @@ def test_run_from_an_experiment_on_nb201_and_nb101(tmp_path: Any) -> None:
     assert len(frames) == 4
     for df in frames:
         assert df["cum_evals"].max() == 8 and df["signal"].notna().all()
+
+
+def test_stacked_mlp_ensemble_trains_each_member_as_its_own_mlp() -> None:
+    """BANANAS trains its ``mlp`` members as one stacked model; each member must match the
+    registered MLP with its seed (init, mini-batch order, loss, Adam), to float rounding, while
+    training is short enough that rounding has not grown chaotic."""
+    from harness import surrogates
+    from harness.strategies.bayesopt import _StackedMLPs
+
+    space = make_space("nb201", None)
+    ev = TabularEvaluator("nb201", "cifar10", space=space)
+    rng = np.random.default_rng(3)
+    cells = [space.sample(rng) for _ in range(40)]
+    X = space.encode_many(cells, "path")
+    y = np.array([ev.evaluate(c).signal for c in cells])
+    params = {"hidden": (20,) * 10, "lr": 0.01, "epochs": 2, "weight_decay": 0}
+    seeds = [5, 17, 99]
+    alone = np.stack(
+        [surrogates.create("mlp", seed=s, **params).fit(X, y).predict(X) for s in seeds]
+    )
+    members = [surrogates.create("mlp", seed=s, **params) for s in seeds]
+    stacked = _StackedMLPs(members).fit(X, y).predict(X)
+    assert stacked.shape == alone.shape == (3, 40)
+    np.testing.assert_allclose(stacked, alone, atol=1e-4 * float(np.ptp(y)))
+    assert float(np.std(alone, axis=0).mean()) > 1e-3  # members differ: seeds matter
+
+
+def test_bananas_uses_the_stacked_ensemble_only_for_the_registered_mlp() -> None:
+    s, _ = _run("nb201", "nb201", "bananas", 0, 15, **{**FAST_BANANAS, **SMALL})
+    assert [type(m).__name__ for m in s._models] == ["_StackedMLPs"]  # type: ignore[attr-defined]
