@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import math
 import time
+from collections import deque
 from collections.abc import Callable, Hashable, Iterator, Mapping, Sequence
 from dataclasses import asdict, dataclass, field, fields
 from typing import Any, overload
@@ -459,6 +460,9 @@ def run_search(
             return len(keys) < budget.distinct
         return True
 
+    # proposals asked at once, told one by one (one worker: each is told before the next starts)
+    batched = strategy.batched and workers == 1 and not strategy.multi_fidelity
+    batch: deque[Any] = deque()
     clock_now = 0.0
     while not halted:
         while stopped_by is None and len(pending) < workers and room():
@@ -468,7 +472,9 @@ def run_search(
             if n_asked >= cap:
                 stopped_by = "queries"
                 break
-            arch, asked_f = unwrap(strategy.ask())
+            if not batch:
+                batch.extend(strategy.ask_batch(cap - n_asked) if batched else (strategy.ask(),))
+            arch, asked_f = unwrap(batch.popleft())
             n_asked += 1
             key = space.canonical(arch)
             f = full_f if asked_f is None else _checked_fidelity(asked_f, evaluator, full_f)

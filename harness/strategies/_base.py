@@ -68,6 +68,19 @@ class Strategy(ABC):
     def ask(self) -> Hashable:
         """The next architecture to evaluate (or a :class:`Proposal` with its fidelity)."""
 
+    #: True when :meth:`ask_batch` may give more than one proposal (generational strategies)
+    batched: bool = False
+
+    def ask_batch(self, n: int) -> list[Hashable]:
+        """Between 1 and ``n`` proposals that need no result in between.
+
+        Why: a generation is known before any of it is evaluated, so the run loop may take it
+        at once. Contract: they are what ``ask`` would return one at a time with the tells in
+        between, and ``finished`` stays False until the last is told; the loop tells them one
+        by one and may drop the rest when the budget ends mid-batch. Default: one ``ask``.
+        """
+        return [self.ask()]
+
     def bind_fidelities(self, available: Sequence[int], full: int) -> None:  # noqa: B027
         """Learn the fidelities the benchmark offers up to the run's full fidelity ``full``.
 

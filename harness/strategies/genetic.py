@@ -106,6 +106,12 @@ class GeneticAlgorithm(Strategy):
             return draw_unknown(self.space, self._propose, self._known, self.max_redraws)
         return self._propose()
 
+    batched = True
+
+    def ask_batch(self, n: int) -> list[Hashable]:
+        """The rest of the generation, up to ``n`` (its members need no result in between)."""
+        return [self.ask() for _ in range(max(1, min(n, self._gen_size() - self._n_asked_in_gen)))]
+
     def _propose(self) -> Hashable:
         if self.generation == 0:
             return self.space.sample(self.rng)

@@ -31,6 +31,13 @@ class RandomSearch(Strategy):
         self.dedup, self.max_redraws = bool(dedup), int(max_redraws)
         self._seen: set[str] = set()
 
+    batched = True
+    #: proposals per batch (any number would do: no sample depends on a result)
+    batch_size = 256
+
+    def ask_batch(self, n: int) -> list[Hashable]:
+        return [self.ask() for _ in range(max(1, min(n, self.batch_size)))]
+
     def ask(self) -> Hashable:
         arch = self.space.sample(self.rng)
         if self.dedup:

@@ -50,3 +50,40 @@ def test_log_reads_like_a_list_of_trials() -> None:
     assert res.trials[-1].cum_evals == 20
     with pytest.raises(IndexError):
         res.trials[len(res.trials)]
+
+
+@pytest.mark.parametrize(
+    ("name", "space", "params", "budget", "kw"),
+    [
+        # a budget that ends mid-generation, with repeats charged and free
+        (
+            "genetic_study",
+            "nb201-study-genome",
+            {},
+            Budget(evaluations=250),
+            {"count_repeats": True},
+        ),
+        ("genetic", "nb201", {"population_size": 20}, Budget(evaluations=130), {}),
+        (
+            "genetic",
+            "nb201",
+            {"reject_known": True, "population_size": 20},
+            Budget(distinct=77),
+            {},
+        ),
+        ("random_search", "nb201", {}, Budget(evaluations=300), {"query_seeds": 3}),
+        ("random_search", "nb201", {"dedup": True}, Budget(queries=600), {}),
+    ],
+)
+def test_batched_asks_give_the_sequential_rows(name, space, params, budget, kw) -> None:
+    frames = []
+    for batched in (True, False):
+        sp = make_space(space, None)
+        ev = TabularEvaluator("nb201", "cifar10", space=sp, fidelity=200)
+        s = strategies.create(name, sp, seed=np.random.SeedSequence([5]), **params)
+        assert s.batched
+        s.batched = batched  # type: ignore[misc]
+        res = run_search(s, ev, budget, seed=5, **kw)
+        frames.append((res.trials.to_frame().drop(columns=["wall_s"]), res.stopped_by))
+    pd.testing.assert_frame_equal(frames[0][0], frames[1][0], check_exact=True)
+    assert frames[0][1] == frames[1][1]
