@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import itertools
 import math
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -99,11 +100,28 @@ def reports_validation(ans: pd.DataFrame, setting: str) -> bool:
     return bool(len(m)) and bool(m.str.startswith("val").all())
 
 
-def space_mean_nb101() -> float:
-    """Mean 108-epoch validation accuracy over the 30,001 NB101 records (conclusion (b))."""
-    from harness.benchmarks import nb101
+def space_means(runs: pd.DataFrame) -> dict[str, float]:
+    """Per setting: the mean of its reported metric over every cell its benchmark records
+    (conclusion (b)'s "space mean"; NaN where the benchmark's cells are not enumerable, as
+    for a surrogate over a huge space)."""
+    from harness.benchmarks import get_benchmark
 
-    return float(np.nanmean(np.asarray(nb101.load().column("val_acc@108"), float)))
+    out: dict[str, float] = {}
+    cols = ["setting", "benchmark", "dataset", "report_metric"]
+    memo: dict[tuple[str, str, str], float] = {}
+    for setting, bench, dataset, metric in (
+        runs[cols].drop_duplicates().itertuples(index=False, name=None)
+    ):
+        key = (str(bench), str(dataset), str(metric))
+        if key not in memo:
+            b = get_benchmark(key[0])
+            memo[key] = (
+                float(np.nanmean(np.asarray(b.column(key[1], key[2]), float)))
+                if b.optimum_known
+                else math.nan
+            )
+        out[str(setting)] = memo[key]
+    return out
 
 
 _p = V.fmt_p
@@ -149,15 +167,13 @@ def conclusion_a(rs: RunSet) -> list[Verdict]:
     return out
 
 
-def conclusion_b(
-    rs: RunSet, ans: pd.DataFrame, space_test_mean: float, space_val_mean: float = math.nan
-) -> list[Verdict]:
+def conclusion_b(rs: RunSet, ans: pd.DataFrame, means: Mapping[str, float]) -> list[Verdict]:
     """(b): NASWOT-driven GA visits good cells, but its answer lags the best cell it visited.
 
     Two clauses, combined by :func:`analysis.verdicts.combine` (*partly*: exactly one holds).
-    Guides: per run, the mean reported accuracy (test on NB201; validation on NB101, compared
-    with ``space_val_mean``, the 30k records' mean) of the distinct cells the NASWOT GA
-    evaluated exceeds the space's mean (Wilcoxon signed-rank over runs). Cannot tell apart: the
+    Guides: per run, the mean reported accuracy (test on NB201; validation on NB101) of the
+    distinct cells the NASWOT GA evaluated exceeds ``means[setting]``, the mean of that metric
+    over the benchmark's cells (Wilcoxon signed-rank over runs). Cannot tell apart: the
     gap between the best visited cell's accuracy and the answer's is larger than the
     validation-driven GA's (Wilcoxon paired by seed; MWU without pairs).
     """
@@ -169,7 +185,7 @@ def conclusion_b(
         if nw.empty or va.empty:
             continue
         acol, tcol = reported_column(ans, setting)
-        space_mean = space_val_mean if reports_validation(ans, setting) else space_test_mean
+        space_mean = means.get(setting, math.nan)
         visited = t[t["run_id"].isin(nw["run_id"]) & (t["repeat"] == False)]  # noqa: E712
         visited = visited[visited["phase"] != "final"] if "phase" in visited else visited
         per_run = visited.groupby("run_id")[tcol].mean().to_numpy(float) - space_mean
@@ -361,23 +377,18 @@ def conclusion_e(rs: RunSet, ans: pd.DataFrame) -> list[Verdict]:
 def all_conclusions(
     rs: RunSet,
     *,
-    space_test_mean: float,
     batch_table: Path | None,
-    space_val_mean: float | None = None,
+    means: Mapping[str, float] | None = None,
 ) -> pd.DataFrame:
-    """Every conclusion's verdicts; ``space_val_mean`` (NB101, for (b)) defaults to the 30k
-    records' mean validation accuracy where a setting needs it."""
+    """Every conclusion's verdicts; ``means`` (setting -> the benchmark's mean of the reported
+    metric, for (b)) defaults to :func:`space_means` of the settings that need it."""
     ans = answers(rs)
-    if space_val_mean is None:
-        needs = any(
-            reports_validation(ans, st)
-            for st in rs.settings
-            if not _setting_runs(ans, st, GA_NW).empty
-        )
-        space_val_mean = space_mean_nb101() if needs else math.nan
+    if means is None:
+        need = [st for st in rs.settings if not _setting_runs(ans, st, GA_NW).empty]
+        means = space_means(rs.runs[rs.runs["setting"].isin(need)])
     rows: list[Verdict] = []
     rows += conclusion_a(rs)
-    rows += conclusion_b(rs, ans, space_test_mean, space_val_mean)
+    rows += conclusion_b(rs, ans, means)
     rows += conclusion_c(batch_table)
     rows += conclusion_d(ans)
     rows += conclusion_e(rs, ans)

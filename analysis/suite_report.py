@@ -99,7 +99,6 @@ def write_suite_report(
     *,
     quick: bool,
     timing: Mapping[str, Any],
-    space_test_mean: float,
     batch_table: Path | None,
 ) -> Path:
     import time
@@ -120,7 +119,7 @@ def write_suite_report(
     roles = C.setting_roles(rs.runs)
     sur = roles.surrogate
     table = _answers_table(rs)
-    verdicts = C.all_conclusions(rs, space_test_mean=space_test_mean, batch_table=batch_table)
+    verdicts = C.all_conclusions(rs, batch_table=batch_table)
     agreement = C.surrogate_agreement(verdicts, roles)
     table["setting"] = [_mark(x, sur) for x in table["setting"]] if len(table) else []
     if len(verdicts):

@@ -312,9 +312,6 @@ def _cmd_reproduce(args: argparse.Namespace) -> int:
     import time
     from pathlib import Path
 
-    import numpy as np
-
-    from harness.benchmarks import nb201 as t201
     from harness.runner.experiment import run_experiments
     from harness.suites import resolve_suite, run_priority
 
@@ -384,7 +381,6 @@ def _cmd_reproduce(args: argparse.Namespace) -> int:
         out,
         quick=args.quick,
         timing=timing,
-        space_test_mean=float(np.nanmean(t201.load().column("cifar10", "test_acc@200"))),
         batch_table=batch if batch.exists() else None,
     )
     print(f"report: {report}")

@@ -16,6 +16,7 @@ import pytest
 from analysis import conclusions as C
 from analysis.load import load_runs
 from analysis.suite_report import COLUMNS, write_suite_report
+from harness.benchmarks import nb101
 from harness.runner.config import parse_experiment
 from harness.runner.experiment import run_experiments
 from harness.suites import NB101_NASWOT, _from_cache, load_suite, resolve_suite
@@ -163,10 +164,11 @@ def test_nb101_conclusions_use_validation(nb101_runs) -> None:
         np.isfinite(t["val"]).mean() > 0.9
         and (t["reported"].fillna(-1) == t["val"].fillna(-1)).all()
     )
-    df = C.all_conclusions(rs, space_test_mean=float("nan"), batch_table=None)
+    df = C.all_conclusions(rs, batch_table=None)
     (b,) = df[df["conclusion"] == "b"].to_dict("records")
     assert "VALIDATION" in b["statistic"] and "nan" not in b["statistic"]
-    assert f"{C.space_mean_nb101():.2f}" in b["statistic"]
+    val_mean = float(np.nanmean(np.asarray(nb101.load().column("val_acc@108"), float)))
+    assert f"{val_mean:.2f}" in b["statistic"]  # the 30k records' mean validation accuracy
 
 
 # -- the surrogate setting in the report ---------------------------------------------------------
@@ -202,7 +204,7 @@ def test_surrogate_agreement_and_report(surrogate_runs, tmp_path) -> None:
     rs = load_runs(surrogate_runs, columns=COLUMNS)
     sur = ["acc_nb101_surrogate:nb101-surrogate"]
     assert set(rs.runs.loc[rs.runs["benchmark"] == "nb101-surrogate", "setting"]) == set(sur)
-    verdicts = C.all_conclusions(rs, space_test_mean=float("nan"), batch_table=None)
+    verdicts = C.all_conclusions(rs, batch_table=None)
     roles = C.setting_roles(rs.runs)
     assert roles.surrogate == sur and roles.names["surrogate"] == "nb101-surrogate"
     assert roles.names["same_space"] == "nb101-30k"  # real records of the same cells
@@ -229,7 +231,6 @@ def test_surrogate_agreement_and_report(surrogate_runs, tmp_path) -> None:
         tmp_path / "rep",
         quick=True,
         timing={"machine": "test", "gates": [gate], "search_s": 1.0},
-        space_test_mean=float("nan"),
         batch_table=None,
     )
     text = path.read_text()
