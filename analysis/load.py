@@ -17,7 +17,7 @@ from __future__ import annotations
 import json
 import math
 import warnings
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -55,7 +55,17 @@ TRAJ_COLUMNS = [
 ]
 
 #: Trial columns that older runs lack (read as NaN for them)
-OPTIONAL_COLUMNS = {"clock_s": float("nan"), "worker": -1, "cum_cost": float("nan")}
+OPTIONAL_COLUMNS = {
+    "clock_s": float("nan"),
+    "worker": -1,
+    "cum_cost": float("nan"),
+    "score_s": float("nan"),
+    "cum_score_s": float("nan"),
+}
+
+#: trial columns of rows format 1 under today's names (format 2 renamed them: the reported
+#: metric's value was called ``test`` even where it is validation)
+FORMAT1_NAMES = {"reported": "test", "incumbent_reported": "incumbent_test"}
 
 #: The x axes a trajectory can be read against, with a human label for figures and tables.
 X_AXES: dict[str, str] = {
@@ -172,8 +182,9 @@ def _manifest_row(mf: Path) -> dict[str, Any]:
         "n_evaluations": m.get("n_evaluations_charged"),
         "n_distinct": m.get("n_distinct"),
         "final_signal": m.get("final_incumbent_signal"),
-        "final_reported": m.get("final_incumbent_reported"),
-        "best_reported_seen": m.get("best_reported_seen"),
+        "final_reported": m.get("final_incumbent_reported", m.get("final_incumbent_test")),
+        "best_reported_seen": m.get("best_reported_seen", m.get("best_test_seen")),
+        "rows_format": int(m.get("rows_format", 1)),
         "recommendation": m.get("recommendation"),
         "elapsed_s": m.get("elapsed_s"),
         "git_commit": m.get("git_commit"),
@@ -376,13 +387,36 @@ def _ranges(xs: Sequence[int]) -> str:
     return ", ".join(out)
 
 
-def _read_trials(files: list[str], runs: pd.DataFrame, columns: list[str]) -> pd.DataFrame:
-    """One pyarrow scan over every run's Parquet file, keeping only ``columns``."""
+def _format1_validation(runs: pd.DataFrame, trials: pd.DataFrame) -> None:
+    """Runs of rows format 1 that report validation (NB101): fill the reported columns from
+    ``val``, as format 2 stores them (format 1 left them NaN: no test accuracy exists)."""
+    old = runs["rows_format"].eq(1) & runs["report_metric"].astype(str).str.startswith("val")
+    val_runs = runs.loc[old, "run_id"]
+    if val_runs.empty or not {"val", "incumbent_step", "incumbent_reported"} <= set(trials):
+        return
+    sel = trials["run_id"].isin(val_runs).to_numpy()
+    t = trials.loc[sel, ["run_id", "step", "val", "incumbent_step"]]
+    lut = t.set_index(["run_id", "step"])["val"]
+    key = pd.MultiIndex.from_arrays([t["run_id"], t["incumbent_step"]])
+    trials.loc[sel, "incumbent_reported"] = lut.reindex(key).to_numpy(dtype=float)
+    if "reported" in trials.columns:
+        trials.loc[sel, "reported"] = trials.loc[sel, "val"]
+    last = trials.loc[sel].sort_values(["run_id", "step"]).groupby("run_id")
+    fin = last["incumbent_reported"].last()
+    best = last["val"].max()
+    runs.loc[old, "final_reported"] = fin.reindex(runs.loc[old, "run_id"]).to_numpy()
+    runs.loc[old, "best_reported_seen"] = best.reindex(runs.loc[old, "run_id"]).to_numpy()
+
+
+def _scan(files: list[str], columns: list[str], old: Mapping[str, str]) -> pd.DataFrame:
+    """One pyarrow scan over Parquet files of one row layout, keeping only ``columns``
+    (today's names; ``old`` maps them to this layout's names)."""
     schema = pads.dataset(files[0], format="parquet").schema
     avail = set(schema.names)
-    missing_optional = [c for c in columns if c not in avail and c in OPTIONAL_COLUMNS]
+    src = {c: old.get(c, c) for c in columns}
+    missing_optional = [c for c in columns if src[c] not in avail and c in OPTIONAL_COLUMNS]
     columns = [c for c in columns if c not in missing_optional]
-    unknown_cols = [c for c in columns if c not in avail]
+    unknown_cols = [c for c in columns if src[c] not in avail]
     if unknown_cols:
         raise ResultsError(
             f"unknown trial column(s) {unknown_cols}; the runs have: {', '.join(schema.names)}"
@@ -390,11 +424,26 @@ def _read_trials(files: list[str], runs: pd.DataFrame, columns: list[str]) -> pd
     dataset = pads.dataset(files, format="parquet", schema=schema)
     # every row carries its run's keys; joining on them gives the run id without a per-file loop
     cols = list(dict.fromkeys([*RUN_KEYS, *columns]))
-    df = dataset.to_table(columns=cols).to_pandas()
-    keys = runs[["run_id", *RUN_KEYS, "setting", "optimum"]]
-    df = df.merge(keys, on=RUN_KEYS, how="left", validate="many_to_one")
+    df = dataset.to_table(columns=[src.get(c, c) for c in cols]).to_pandas()
+    df.columns = cols
     for c in missing_optional:  # runs written before the column existed
         df[c] = OPTIONAL_COLUMNS[c]
+    return df
+
+
+def _read_trials(files: list[str], runs: pd.DataFrame, columns: list[str]) -> pd.DataFrame:
+    """The trials of every run, one scan per row layout (old layouts renamed on reading)."""
+    fmt = runs["rows_format"].to_numpy()
+    parts = [
+        _scan(
+            [files[i] for i in np.flatnonzero(fmt == f)], columns, FORMAT1_NAMES if f == 1 else {}
+        )
+        for f in sorted(set(fmt.tolist()))
+    ]
+    df = parts[0] if len(parts) == 1 else pd.concat(parts, ignore_index=True)
+    keys = runs[["run_id", *RUN_KEYS, "setting", "optimum"]]
+    df = df.merge(keys, on=RUN_KEYS, how="left", validate="many_to_one")
+    _format1_validation(runs, df)
     if "cum_cost" in df.columns and "cum_evals" in df.columns:  # before fidelity proposals
         df["cum_cost"] = df["cum_cost"].fillna(df["cum_evals"])
     if "incumbent_reported" in df.columns:

@@ -20,6 +20,10 @@ from harness.runner.compute import RunOutput, git_commit, machine
 from harness.runner.fsafe import write_dir_atomic
 from harness.runner.loop import ROWS_FORMAT
 
+#: row layouts a finished run may have: 1 (before ``reported`` / ``score_s``: the analysis
+#: renames its columns on reading, so old runs are neither recomputed nor misread) and today's
+READABLE_ROWS_FORMATS = (1, ROWS_FORMAT)
+
 if TYPE_CHECKING:
     from harness.runner.config import RunSpec
 
@@ -68,10 +72,10 @@ def verify_run_files(run_dir: Path, manifest: Mapping[str, Any]) -> str | None:
     before those were recorded: a readable Parquet footer with one row per query).
     """
     fmt = manifest.get("rows_format", 1)
-    if fmt != ROWS_FORMAT:
+    if fmt not in READABLE_ROWS_FORMATS:
         return (
-            f"written by an older nash (trial rows format {fmt}, now {ROWS_FORMAT}: the "
-            "reported metric's column was called `test`)"
+            f"written in trial rows format {fmt}, which this nash cannot read (it reads "
+            f"{', '.join(map(str, READABLE_ROWS_FORMATS))})"
         )
     tp = run_dir / "trials.parquet"
     if not tp.is_file():
