@@ -417,18 +417,17 @@ def _cmd_predictors(args: argparse.Namespace) -> int:
 
 
 def _cmd_score(args: argparse.Namespace) -> int:
-    """``nash score nb201|nb101 --proxy naswot``: resumable score tables (committed data).
+    """``nash score BENCHMARK --proxy naswot``: resumable score tables (committed data).
 
-    nb201: one cell per isomorphism class (``--scope all``: every cell); nb101: the 292
-    distinct cells of the shipped NAS-Bench-Suite-Zero sample, keyed by the official hash.
+    Benchmarks that declare a committed NASWOT table (``Benchmark.naswot_table``): NB201, one
+    cell per isomorphism class (``--scope all``: every cell); NB101, the 292 distinct cells of
+    the shipped NAS-Bench-Suite-Zero sample, keyed by the official hash.
     """
     from pathlib import Path
 
     from harness.errors import unknown
-    from harness.evaluators.zero_cost import PROXIES, compute_nb101_table, compute_nb201_table
+    from harness.evaluators.zero_cost import PROXIES, HashScoreTable, compute_score_table
 
-    if args.benchmark not in ("nb201", "nb101"):
-        raise unknown("score-table benchmark", args.benchmark, ["nb101", "nb201"])
     if args.proxy not in PROXIES:
         raise unknown(
             "score-table proxy (other proxies: nash dev proxies)",
@@ -444,25 +443,8 @@ def _cmd_score(args: argparse.Namespace) -> int:
             f"--out {args.out} must be the score table's file path ending in .csv (its "
             "settings go beside it as .json), e.g. --out scores/nb201_naswot.csv"
         )
-    if args.benchmark == "nb101":
-        if args.scope != "classes":
-            raise NashError(
-                "--scope applies to nb201 only (the nb101 table scores the 292 distinct cells "
-                "of the shipped sample, one per hash); leave it out"
-            )
-        t101 = compute_nb101_table(
-            images=args.images,
-            batch_size=args.batch_size,
-            seed=args.seed,
-            num_threads=args.threads,
-            limit=args.limit,
-            max_seconds=args.max_seconds,
-            path=Path(args.out) if args.out else None,
-            progress=not args.no_progress,
-        )
-        print(f"{t101.path}: {len(t101.rows)} of {t101.meta.get('coverage_of')} cells")
-        return 0
-    t = compute_nb201_table(
+    t = compute_score_table(
+        args.benchmark,
         images=args.images,
         batch_size=args.batch_size,
         seed=args.seed,
@@ -473,7 +455,10 @@ def _cmd_score(args: argparse.Namespace) -> int:
         path=Path(args.out) if args.out else None,
         progress=not args.no_progress,
     )
-    print(f"{t.path}: {len(t.rows)} cells, {t.meta.get('n_classes')} classes")
+    if isinstance(t, HashScoreTable):
+        print(f"{t.path}: {len(t.rows)} of {t.meta.get('coverage_of')} cells")
+    else:
+        print(f"{t.path}: {len(t.rows)} cells, {t.meta.get('n_classes')} classes")
     return 0
 
 
@@ -675,10 +660,13 @@ def build_parser() -> argparse.ArgumentParser:
     pr.set_defaults(func=_cmd_predictors)
 
     sc = sub.add_parser("score", help="compute a zero-cost score table (resumable, cached)")
-    sc.add_argument("benchmark", help="nb201 or nb101")
+    sc.add_argument("benchmark", help="a benchmark with a committed table (nb201, nb101)")
     sc.add_argument("--proxy", default="naswot", help="naswot (default)")
     sc.add_argument(
-        "--scope", default="classes", choices=("classes", "all"), help="nb201: which cells"
+        "--scope",
+        default="classes",
+        choices=("classes", "all"),
+        help="whole-space tables: which cells",
     )
     sc.add_argument("--images", default="cifar10", help="cifar10 (default) or mnist")
     sc.add_argument("--batch-size", type=int, default=128, help="images per batch (2..)")

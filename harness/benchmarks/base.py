@@ -119,6 +119,11 @@ class Benchmark(ABC):
     optimum_known: bool = True
     #: relative cost of one run's space operations, for ordering a grid (longest first)
     cost_hint: float = 1.0
+    #: which cells ``nash score`` puts in this benchmark's committed NASWOT score table:
+    #: ``"space"`` (every cell of an index-keyed space, one per isomorphism class first),
+    #: ``"sample"`` (the distinct cells of the shipped zero-cost sample, keyed by hash), or ""
+    #: where none is kept (scores are then computed when asked for)
+    naswot_table: str = ""
 
     # -- what subclasses provide -----------------------------------------------------------
     @abstractmethod

@@ -52,6 +52,7 @@ class NB201Benchmark(Benchmark):
     space = "nb201"
     compatible_spaces = ("nb201-study-genome",)
     fidelities = (12, 200)
+    naswot_table = "space"
     fidelity_meaning = (
         "training epochs; 12 and 200 are separate trainings (the 12-epoch runs use their own "
         "learning-rate schedule), so a 200-epoch result does not continue a 12-epoch one"
@@ -197,6 +198,7 @@ class NB101SampleBenchmark(Benchmark):
     seed_policy = "none"  # one training repeat per cell in the shipped sample
     has_test = False
     cost_hint = 4.0  # NB101 hashing in every mutation
+    naswot_table = "sample"
 
     @functools.cached_property
     def _table(self) -> Any:
@@ -308,6 +310,7 @@ class NB101SurrogateBenchmark(NB101SampleBenchmark):
     compatible_spaces = ()
     fidelities = (108,)
     surrogate_based = True
+    naswot_table = ""  # its cells are all of NB101; the committed table is the sample's
     optimum_known = False  # not computed over 423,624 predictions: regret is NaN, not a guess
 
     @functools.cache  # noqa: B019

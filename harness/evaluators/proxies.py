@@ -435,7 +435,7 @@ class ProxyEvaluator(Evaluator):
             return _answered_again(memo)
         r = score_proxy(
             self.proxy,
-            "nb201",
+            self._cell_space.name,
             cell,
             self.images,
             seed,
@@ -460,7 +460,7 @@ class ProxyEvaluator(Evaluator):
     def describe(self) -> dict[str, Any]:
         return {
             "class": type(self).__name__,
-            "benchmark": "nb201",
+            "benchmark": self._cell_space.name,
             "dataset": self.dataset,
             "proxy": self.proxy,
             "signal": f"zero-cost {self.proxy} score (higher is better)",
@@ -521,9 +521,10 @@ def compute_proxy_table(
     cells = proxy_validation_cells(n_cells, seed)
     x, y = load_images("cifar10", batch_size), load_labels("cifar10", batch_size)
     rows = []
+    space = nb201.NB201Space().name
     for i in tqdm(cells, desc="proxies nb201", unit="cell", disable=not progress, file=sys.stderr):
         res = score_proxies(
-            PROXIES, "nb201", nb201.arch_of_index(i), x, seed, labels=y, num_threads=num_threads
+            PROXIES, space, nb201.arch_of_index(i), x, seed, labels=y, num_threads=num_threads
         )
         row: dict[str, Any] = {"nb201_index": i}
         row.update({k: r.score for k, r in res.items()})
@@ -602,6 +603,7 @@ def compute_batch_size_table(
     extra: list[dict[str, Any]] = []
     imgs = {(k, b): image_subset(k, b) for k in range(subsets) for b in batch_sizes}
     total_s = 0.0
+    space = nb201.NB201Space().name
     bar = tqdm(
         cells, desc="naswot batch sizes", unit="cell", disable=not progress, file=sys.stderr
     )
@@ -614,7 +616,7 @@ def compute_batch_size_table(
             else:
                 row["subset"] = k
             for b in batch_sizes:
-                r = score_cell("nb201", arch, imgs[(k, b)], seed=seed, num_threads=num_threads)
+                r = score_cell(space, arch, imgs[(k, b)], seed=seed, num_threads=num_threads)
                 total_s += r.seconds
                 row[f"score_b{b}"] = r.score
             (rows if k == 0 else extra).append(row)
@@ -696,13 +698,14 @@ def compute_batch_subsets(
     val = np.asarray(tables.load().column("cifar10", "val_acc@200"))
     imgs = {(k, b): image_subset(k, b) for k in subsets for b in batch_sizes}
     rows = []
+    space = nb201.NB201Space().name
     bar = tqdm(cells, desc="naswot subsets", unit="cell", disable=not progress, file=sys.stderr)
     for i in bar:
         arch = nb201.arch_of_index(i)
         for k in subsets:
             row: dict[str, Any] = {"nb201_index": i, "subset": k}
             for b in batch_sizes:
-                r = score_cell("nb201", arch, imgs[(k, b)], seed=seed, num_threads=num_threads)
+                r = score_cell(space, arch, imgs[(k, b)], seed=seed, num_threads=num_threads)
                 row[f"score_b{b}"] = r.score
             rows.append(row)
     e = pd.DataFrame(rows)

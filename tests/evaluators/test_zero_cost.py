@@ -229,6 +229,23 @@ def test_bad_input(small_images: torch.Tensor) -> None:
         ZeroCostEvaluator(cache="sometimes")
 
 
+def test_benchmarks_are_asked_what_they_hold() -> None:
+    """Which benchmarks NASWOT scores, which table they read and which ``nash score`` computes
+    follow from the benchmark objects (their cells' space builds networks; ``naswot_table``)."""
+    from harness.evaluators.zero_cost import compute_score_table, table_path
+
+    with pytest.raises(UnknownName, match="nb201") as err:
+        ZeroCostEvaluator("nbgraph", batch_size=16)  # GNN cells: no network NASWOT can score
+    assert "nb101-30k" in str(err.value) and "nbgraph" not in str(err.value).split("valid")[1]
+    ev = ZeroCostEvaluator("analognas", batch_size=128)  # AnalogNAS cells are NB201 cells
+    assert ev.benchmark == "nb201" and ev.describe()["score_table"] == str(table_path())
+    assert ev.evaluate(BEST).extras.get("cached") == 1.0
+    with pytest.raises(UnknownName, match=r"nb101-30k / nb101, nb201\)"):
+        compute_score_table("analognas")  # it declares no table of its own
+    with pytest.raises(ConfigError, match="--scope"):
+        compute_score_table("nb101", scope="all")
+
+
 # -- agreement with published numbers (slow) ------------------------------------------------------
 
 

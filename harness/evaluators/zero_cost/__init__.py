@@ -18,14 +18,14 @@ from harness.evaluators.zero_cost.cache import (
     ScoreCacheMiss,
 )
 from harness.evaluators.zero_cost.evaluator import (
-    BENCHMARK_ALIASES,
-    BENCHMARKS,
     CACHE_MODES,
     CACHE_ONLY_ENV,
     PROXIES,
     ZeroCostEvaluator,
     _answered_again,
+    builds_networks,
     resolve_device,
+    zero_cost_benchmarks,
 )
 from harness.evaluators.zero_cost.jobs import main
 from harness.evaluators.zero_cost.kernel import (
@@ -45,20 +45,22 @@ from harness.evaluators.zero_cost.kernel import (
 from harness.evaluators.zero_cost.tables import (
     NB101_TABLE_COLUMNS,
     TABLE_COLUMNS,
+    TABLE_JOBS,
     ZC_DATA,
     HashScoreTable,
     ScoreTable,
     _SidecarTable,
     compute_nb101_table,
     compute_nb201_table,
+    compute_score_table,
     nb101_table_path,
     nb201_compute_order,
+    score_table_path,
+    table_benchmarks,
     table_path,
 )
 
 __all__ = [
-    "BENCHMARKS",
-    "BENCHMARK_ALIASES",
     "CACHE_MODES",
     "CACHE_ONLY_ENV",
     "DEFAULT_THREADS",
@@ -67,6 +69,7 @@ __all__ = [
     "SCORE_CACHE_ENV",
     "SCORE_CACHE_FORMAT",
     "TABLE_COLUMNS",
+    "TABLE_JOBS",
     "ZC_DATA",
     "HashScoreTable",
     "NaswotResult",
@@ -81,9 +84,11 @@ __all__ = [
     "_gram01",
     "_result",
     "agreement_counts",
+    "builds_networks",
     "cell_seed",
     "compute_nb101_table",
     "compute_nb201_table",
+    "compute_score_table",
     "main",
     "naswot_kernel",
     "naswot_score",
@@ -91,6 +96,9 @@ __all__ = [
     "nb201_compute_order",
     "resolve_device",
     "score_cell",
+    "score_table_path",
+    "table_benchmarks",
     "table_path",
     "torch_threads",
+    "zero_cost_benchmarks",
 ]

@@ -12,23 +12,19 @@ from typing import Any
 import numpy as np
 import torch
 
-from harness.errors import ConfigError, unknown
+from harness.errors import ConfigError, NashError, unknown
 from harness.evaluators._base import Evaluator
 from harness.evaluators.zero_cost.cache import ScoreCache, ScoreCacheMiss
 from harness.evaluators.zero_cost.kernel import DEFAULT_THREADS, score_cell
 from harness.evaluators.zero_cost.tables import (
     HashScoreTable,
     ScoreTable,
-    nb101_table_path,
-    table_path,
+    score_table_path,
 )
 from harness.records import STATUS_FAILED, Cost, EvalResult
 from harness.spaces._base import SearchSpace
 
 PROXIES = ("naswot",)
-BENCHMARKS = ("nb201", "nb101")
-#: benchmark names of the experiment files that score cells of another benchmark's space
-BENCHMARK_ALIASES = {"nb101-30k": "nb101"}
 #: set to "1" to make every :class:`ZeroCostEvaluator` read scores only (a miss raises
 #: :class:`ScoreCacheMiss`): a run-time switch of ``nash reproduce``, not part of any config
 CACHE_ONLY_ENV = "NASH_NASWOT_CACHE_ONLY"
@@ -66,7 +62,9 @@ class ZeroCostEvaluator(Evaluator):
     computed here is added to, so no process computes a cell twice; else NASWOT is computed.
 
     Args:
-        benchmark: ``"nb201"`` or ``"nb101"`` (``"nb101-30k"``: the same, for experiment files).
+        benchmark: a registered benchmark whose cells build networks (any accepted spelling:
+            ``"nb201"``, ``"nb101"``, ``"nb101-30k"``, ...); scores are kept per network family
+            (the space of its cells, :attr:`benchmark`), so benchmarks on one family share them.
         dataset: NB201 dataset whose test accuracy is reported (``cifar10`` / ``cifar100`` /
             ``imagenet16_120``); NB101: ``cifar10``.
         proxy: ``"naswot"`` (the only proxy so far).
@@ -113,15 +111,15 @@ class ZeroCostEvaluator(Evaluator):
         from harness.data.images import load_images
         from harness.spaces import cell_space_of, make_space
 
-        bench = get_benchmark(BENCHMARK_ALIASES.get(benchmark, benchmark))
+        bench = get_benchmark(benchmark)  # any accepted spelling (nb101: nb101-30k)
+        native = make_space(bench.space)
         #: the network family of the benchmark's cells: names the score tables and caches
-        benchmark = cell_space_of(make_space(bench.space))
-        if benchmark not in BENCHMARKS:
-            raise unknown("zero-cost benchmark", benchmark, (*BENCHMARKS, *BENCHMARK_ALIASES))
+        benchmark = cell_space_of(native)
+        if not builds_networks(benchmark):
+            raise unknown("zero-cost benchmark", bench.name, zero_cost_benchmarks())
         self._bench = bench
         dataset = bench.dataset(dataset)
         #: index-keyed benchmarks keep scores by index; the others by their cells' hashes
-        native = make_space(bench.space)
         probe = native.to_cell(native.sample(np.random.default_rng(0)))
         self._indexed = isinstance(bench.key_of(probe), int)
         if proxy not in PROXIES:
@@ -179,10 +177,8 @@ class ZeroCostEvaluator(Evaluator):
             return table
         if table is not None:
             path = Path(table)
-        elif self._indexed:
-            path = table_path(self.images_name, self.batch_size)
         else:
-            path = nb101_table_path(self.images_name, self.batch_size)
+            path = score_table_path(self.benchmark, self.images_name, self.batch_size)
         if not path.exists() or not path.with_suffix(".json").exists():
             return None
         if self._indexed:
@@ -309,6 +305,31 @@ class ZeroCostEvaluator(Evaluator):
             "report_label": self.report_label,
             "space": self.space.name,
         }
+
+
+def builds_networks(space_name: str) -> bool:
+    """Whether the registered space ``space_name`` builds real networks (NASWOT needs one)."""
+    from harness.spaces import SPACES, make_space
+
+    if space_name not in SPACES:
+        return False
+    return type(make_space(space_name)).network is not SearchSpace.network
+
+
+def zero_cost_benchmarks() -> list[str]:
+    """Registered benchmarks whose cells build networks: those NASWOT can score (for errors)."""
+    from harness.benchmarks import BENCHMARKS, get_benchmark
+    from harness.spaces import cell_space_of, make_space
+
+    names = []
+    for e in BENCHMARKS:
+        try:
+            bench = get_benchmark(e.name)
+            if builds_networks(cell_space_of(make_space(bench.space))):
+                names.append(bench.name)
+        except NashError:  # a benchmark whose data is missing here
+            continue
+    return names
 
 
 def resolve_device(device: str) -> str:

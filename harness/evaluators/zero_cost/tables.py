@@ -19,7 +19,7 @@ from typing import Any
 import numpy as np
 import torch
 
-from harness.errors import ConfigError, DataError, unknown
+from harness.errors import ConfigError, DataError, NashError, unknown
 from harness.evaluators.zero_cost.kernel import score_cell
 
 ZC_DATA = Path(__file__).resolve().parents[2] / "zc_data"
@@ -28,9 +28,20 @@ ZC_DATA = Path(__file__).resolve().parents[2] / "zc_data"
 TABLE_COLUMNS = ("nb201_index", "class_id", "score", "seconds", "status")
 
 
+def score_table_path(space: str, images: str, batch_size: int, seed: int = 0) -> Path:
+    """Where the committed NASWOT table of a network family's cells lives (named by its space).
+
+    Scores depend on the network a cell builds, not on the benchmark that reports it, so every
+    benchmark on one family's cells (NB201 and AnalogNAS: NB201 cells) reads one table.
+    """
+    return ZC_DATA / f"{space}_naswot_{images}_b{batch_size}_seed{seed}.csv"
+
+
 def table_path(images: str = "cifar10", batch_size: int = 128, seed: int = 0) -> Path:
     """Where the committed NB201 NASWOT table for these settings lives."""
-    return ZC_DATA / f"nb201_naswot_{images}_b{batch_size}_seed{seed}.csv"
+    from harness.spaces.nb201 import NB201Space
+
+    return score_table_path(NB201Space.name, images, batch_size, seed)
 
 
 class _SidecarTable:
@@ -173,6 +184,7 @@ def compute_nb201_table(
 
     if scope not in ("classes", "all"):
         raise unknown("scope", scope, ("classes", "all"))
+    space = nb201.NB201Space()
     path = path or table_path(images, batch_size, seed)
     if path.exists():
         table = ScoreTable.read(path)
@@ -182,7 +194,7 @@ def compute_nb201_table(
         table = ScoreTable(path)
     table.meta.update(
         proxy="naswot",
-        space="nb201",
+        space=space.name,
         images=images,
         batch_size=batch_size,
         seed=seed,
@@ -198,7 +210,6 @@ def compute_nb201_table(
         else f"{images} images",
     )
     x = load_images(images, batch_size)
-    space = nb201.NB201Space()
     todo = [i for i in nb201_compute_order(scope) if i not in table.rows]
     if limit is not None:
         todo = todo[:limit]
@@ -212,7 +223,7 @@ def compute_nb201_table(
     try:
         for i in todo:
             arch = nb201.arch_of_index(i)
-            r = score_cell("nb201", arch, x, seed=seed, num_threads=num_threads)
+            r = score_cell(space.name, arch, x, seed=seed, num_threads=num_threads)
             status = "degenerate" if r.degenerate else "ok"
             table.rows[i] = (space.class_id(arch), r.score, r.seconds, status)
             done_since_flush += 1
@@ -239,7 +250,9 @@ NB101_TABLE_COLUMNS = ("nb101_hash", "score", "seconds", "status", "n_relus")
 
 def nb101_table_path(images: str = "cifar10", batch_size: int = 128, seed: int = 0) -> Path:
     """Where the committed NB101 NASWOT table for these settings lives."""
-    return ZC_DATA / f"nb101_naswot_{images}_b{batch_size}_seed{seed}.csv"
+    from harness.spaces.nb101 import NB101Space
+
+    return score_table_path(NB101Space.name, images, batch_size, seed)
 
 
 class HashScoreTable(_SidecarTable):
@@ -309,6 +322,9 @@ def compute_nb101_table(
 
     from harness.benchmarks.nb101 import ZC500_FILE, zc500_cells
     from harness.data.images import load_images
+    from harness.spaces.nb101 import NB101Space
+
+    space = NB101Space()
 
     path = path or nb101_table_path(images, batch_size, seed)
     if path.exists() and path.with_suffix(".json").exists():
@@ -330,7 +346,7 @@ def compute_nb101_table(
     sessions = list(table.meta.get("sessions", []))
     table.meta.update(
         proxy="naswot",
-        space="nb101",
+        space=space.name,
         images=images,
         batch_size=batch_size,
         seed=seed,
@@ -371,7 +387,7 @@ def compute_nb101_table(
 
     try:
         for h in todo:
-            r = score_cell("nb101", cells[h], x, seed=seed, num_threads=num_threads)
+            r = score_cell(space.name, cells[h], x, seed=seed, num_threads=num_threads)
             status = "degenerate" if r.degenerate else "ok"
             table.rows[h] = (r.score, r.seconds, status, r.n_relus)
             done_since_flush += 1
@@ -388,4 +404,50 @@ def compute_nb101_table(
             flush()
         if bar is not None:
             bar.close()
+    return table
+
+
+#: the job that computes a committed table, by the cells a benchmark declares it holds
+#: (:attr:`harness.benchmarks.base.Benchmark.naswot_table`)
+TABLE_JOBS: dict[str, Any] = {"space": compute_nb201_table, "sample": compute_nb101_table}
+
+
+def table_benchmarks() -> list[str]:
+    """Registered benchmarks with a committed NASWOT table (for ``nash score`` and its errors)."""
+    from harness.benchmarks import BENCHMARKS, get_benchmark
+
+    names = []
+    for e in BENCHMARKS:
+        try:
+            bench = get_benchmark(e.name)
+        except NashError:  # a benchmark whose data is missing has no table either
+            continue
+        if bench.naswot_table:
+            names.append(" / ".join((bench.name, *bench.aliases)))
+    return sorted(names)
+
+
+def compute_score_table(benchmark: str, **kwargs: Any) -> ScoreTable | HashScoreTable:
+    """Compute (or resume) the committed NASWOT table of ``benchmark`` (any accepted spelling).
+
+    ``scope`` (``"classes"`` / ``"all"``) applies to whole-space tables only; other keywords go
+    to the benchmark's job (:data:`TABLE_JOBS`).
+    """
+    from harness.benchmarks import get_benchmark
+
+    try:
+        bench = get_benchmark(benchmark)
+    except NashError:
+        bench = None
+    if bench is None or bench.naswot_table not in TABLE_JOBS:
+        raise unknown("score-table benchmark", benchmark, table_benchmarks())
+    scope = kwargs.pop("scope", "classes")
+    if bench.naswot_table == "space":
+        kwargs["scope"] = scope
+    elif scope != "classes":
+        raise ConfigError(
+            f"--scope applies to whole-space tables only (the {bench.name} table scores the "
+            "distinct cells of the shipped sample, one per hash); leave it out"
+        )
+    table: ScoreTable | HashScoreTable = TABLE_JOBS[bench.naswot_table](**kwargs)
     return table
