@@ -28,26 +28,29 @@ import numpy as np
 import pandas as pd
 
 from analysis import pareto as PA
-from analysis.load import ResultsError
+from analysis.load import ResultsError, current_runs
 from analysis.report import _fmt_p, to_markdown
 
 CHECKPOINTS = (10, 20, 30, 50, 75, 100, 150, 200)
 PERCENTILES = (25.0, 50.0, 75.0)
 
 
-def load_mo_runs(roots: Sequence[Path]) -> tuple[pd.DataFrame, dict[str, dict[str, Any]]]:
+def load_mo_runs(
+    roots: Sequence[Path], problems: list[str] | None = None
+) -> tuple[pd.DataFrame, dict[str, dict[str, Any]]]:
     """(evaluated points, one row per successful search evaluation; settings by label).
 
     A setting is ``<experiment>:<benchmark label>``; its entry holds the objective box, the
-    benchmark name and dataset and the constraints of each strategy.
+    benchmark name and dataset and the constraints of each strategy. Only the current, intact
+    runs of each experiment are read (as every other report does); the others are named in
+    ``problems``.
     """
     frames = []
     settings: dict[str, dict[str, Any]] = {}
+    problems = [] if problems is None else problems
     for root in roots:
-        for mf in sorted(Path(root).rglob("run.json")):
-            if ".tmp-" in str(mf):
-                continue
-            m = json.loads(mf.read_text())
+        for run_dir, m, _key in current_runs(Path(root), problems):
+            mf = run_dir / "run.json"
             obj = m.get("evaluator", {}).get("objectives")
             if not obj:
                 continue
@@ -271,7 +274,8 @@ def write_hardware_report(
     t0 = time.perf_counter()
     out = Path(out_dir)
     (out / "figures").mkdir(parents=True, exist_ok=True)
-    points, settings = load_mo_runs(roots)
+    problems: list[str] = []
+    points, settings = load_mo_runs(roots, problems)
     finals, curves, truth = indicators(points, settings)
     finals.to_csv(out / "final_indicators.csv", index=False)
     labels = sorted(set(finals["strategy_label"]))
@@ -414,6 +418,7 @@ def write_hardware_report(
         f"Generated {now} by `nash reproduce hardware` ({mode}); at least {n_seeds} seeds per "
         "strategy and setting. Every number is recomputed from the run files under `runs/`.",
         "",
+        *(["Runs left out: " + "; ".join(problems), ""] if problems else []),
         "Each run searches two objectives (listed per setting below) with 200 charged "
         "evaluations (repeated queries free): on NB201 cifar10, 200-epoch validation accuracy "
         "(max, the seed mean) and one HW-NAS-Bench device's latency (min); on AnalogNAS-Bench, "
@@ -571,8 +576,7 @@ def run_seconds(roots: Sequence[Path]) -> pd.DataFrame:
     """Median and total run seconds per experiment and strategy, from the manifests."""
     rows = []
     for root in roots:
-        for mf in sorted(Path(root).rglob("run.json")):
-            m = json.loads(mf.read_text())
+        for _run_dir, m, _key in current_runs(Path(root), []):
             cfg = m["config"]
             rows.append(
                 {
