@@ -241,6 +241,7 @@ class _Tally:
     def __init__(self, space: Any, clock: Callable[[], float]) -> None:
         self.space, self.clock, self.t0 = space, clock, clock()
         self.trials = TrialLog()
+        self.n_rows = 0
         self.distinct: set[str] = set()
         self.evals = 0
         self.cost = 0.0
@@ -271,7 +272,8 @@ class _Tally:
         ``frac`` is the fraction of a full evaluation its fidelity costs, ``resumed`` the
         (fidelity, train_s) it continued from, ``full`` whether it was at the run's full
         fidelity (only those update the incumbent)."""
-        step = len(self.trials)
+        step = self.n_rows
+        self.n_rows += 1
         c_full = res.cost.n_full if charge else 0
         c_proxy = res.cost.n_proxy if charge else 0
         train_s = res.cost.train_s if charge else 0.0

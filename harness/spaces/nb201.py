@@ -78,6 +78,12 @@ def arch_to_str(arch: Sequence[int]) -> str:
     return f"|{o[0]}~0|+|{o[1]}~0|{o[2]}~1|+|{o[3]}~0|{o[4]}~1|{o[5]}~2|"
 
 
+@functools.lru_cache(maxsize=N_CELLS)
+def _arch_str(arch: NB201Arch) -> str:
+    """:func:`arch_to_str`, memoised (every stored row carries the string, twice)."""
+    return arch_to_str(arch)
+
+
 def str_to_arch(text: str) -> NB201Arch:
     """Parse an official arch string strictly; errors name the offending part."""
     if not isinstance(text, str):
@@ -353,7 +359,10 @@ class NB201Space(SearchSpace[NB201Arch]):
         return int(_unique_tables()[1][code_of(arch)])
 
     def to_str(self, arch: NB201Arch) -> str:
-        return arch_to_str(arch)
+        try:
+            return _arch_str(arch)
+        except TypeError:  # an unhashable sequence (a list): not memoised
+            return arch_to_str(arch)
 
     def from_str(self, text: str) -> NB201Arch:
         return parse(text)
