@@ -226,10 +226,12 @@ def conclusion_c(batch_table: Path | None) -> list[Verdict]:
 
     For each step up in batch size, a paired bootstrap over cells (the same resampled cells for
     both sizes) gives CIs of the change in correlation. "Does not always help" is supported
-    (``yes``) when some step lowers the correlation beyond noise (95 % CI below 0) or is shown
-    negligible (90 % CI inside ±:data:`analysis.verdicts.RHO_MARGIN`, the bootstrap form of
-    TOST); ``no`` when every step raises it beyond noise; otherwise ``inconclusive`` (the CIs
-    are too wide to tell).
+    (``yes``) when some step lowers the correlation beyond noise (CI below 0) or is shown
+    negligible (CI inside ±:data:`analysis.verdicts.RHO_MARGIN`, the bootstrap form of TOST);
+    ``no`` when every step raises it beyond noise; otherwise ``inconclusive`` (the CIs are too
+    wide to tell). "Some step" is a union over the k steps, so its CIs are Bonferroni-adjusted
+    (two-sided 1 - 0.05/k for a drop, 1 - 0.10/k for TOST); "every step" is an intersection,
+    each at the unadjusted 95 %.
     """
     if batch_table is None or not batch_table.exists():
         return [Verdict("c", "nb201 cifar10", "n/a", "no per-batch-size score table found")]
@@ -240,7 +242,7 @@ def conclusion_c(batch_table: Path | None) -> list[Verdict]:
     ok = np.isfinite(v) & np.all([np.isfinite(s) for s in scores.values()], axis=0)
     idx = np.flatnonzero(ok)
     rng = np.random.default_rng(0)
-    boots = [rng.choice(idx, size=idx.size, replace=True) for _ in range(1000)]
+    boots = [rng.choice(idx, size=idx.size, replace=True) for _ in range(2000)]
 
     def rho(b: int, j: np.ndarray) -> float:
         return float(ss.spearmanr(scores[b][j], v[j]).statistic)
@@ -248,19 +250,24 @@ def conclusion_c(batch_table: Path | None) -> list[Verdict]:
     parts = [f"batch {b}: rho = {rho(b, idx):.3f}" for b in sizes]
     gains, drops, flat = [], [], []
     m = V.RHO_MARGIN
+    k = max(len(sizes) - 1, 1)
     for a, b in itertools.pairwise(sizes):
         d = np.array([rho(b, j) - rho(a, j) for j in boots])
         lo, hi = np.quantile(d, [0.025, 0.975])
-        lo90, hi90 = np.quantile(d, [0.05, 0.95])
+        hi_k = float(np.quantile(d, 1 - 0.025 / k))
+        lo_t, hi_t = np.quantile(d, [0.05 / k, 1 - 0.05 / k])
         gains.append(lo > 0)
-        drops.append(hi < 0)
-        flat.append(-m < lo90 and hi90 < m)
+        drops.append(hi_k < 0)
+        flat.append(-m < lo_t and hi_t < m)
         parts.append(f"{a}->{b}: change {rho(b, idx) - rho(a, idx):+.3f} [{lo:+.3f}, {hi:+.3f}]")
     verdict = V.does_not_always_help(drops, gains, flat)
     steps = zip(itertools.pairwise(sizes), flat, strict=True)
     which = [f"{a}->{b}" for (a, b), f in steps if f]
     if which:
-        parts.append(f"negligible (90 % CI inside ±{m:g}): {', '.join(which)}")
+        parts.append(
+            f"negligible ({100 - 10 / k:.1f} % CI inside ±{m:g}, Bonferroni over {k} steps): "
+            f"{', '.join(which)}"
+        )
     return [Verdict("c", f"nb201 cifar10, {idx.size} cells", verdict, "; ".join(parts))]
 
 
