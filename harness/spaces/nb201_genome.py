@@ -585,7 +585,7 @@ class NB201StudyGenomeSpace(SearchSpace[StudyGenome]):
         return self._native.canonical(self.to_cell(arch))
 
     def cell_str(self, arch: StudyGenome) -> str:
-        return nb201.arch_to_str(self.to_cell(arch))
+        return self._native.to_str(self.to_cell(arch))
 
     def to_str(self, arch: StudyGenome) -> str:
         return genome_str(arch)
