@@ -415,13 +415,12 @@ class SettingRoles:
 
     ``surrogate``: settings on a surrogate-based benchmark; ``same_space``: settings on real
     records whose cells are of the same space as a surrogate setting's (NB101's 30k pool next
-    to the surrogate-completed NB101 space); ``others``: the rest. ``names`` holds the
-    benchmark names of each group, for labels.
+    to the surrogate-completed NB101 space); every other setting is compared as "other".
+    ``names`` holds the benchmark names of each group, for labels.
     """
 
     surrogate: list[str]
     same_space: list[str]
-    others: list[str]
     names: dict[str, str]
 
 
@@ -440,12 +439,11 @@ def setting_roles(runs: pd.DataFrame) -> SettingRoles:
     sur = [k for k, f in facts.items() if f[0]]
     sur_cells = {facts[k][1] for k in sur}
     same = [k for k, f in facts.items() if not f[0] and f[1] in sur_cells]
-    others = [k for k in facts if k not in sur and k not in same]
 
     def names(group: list[str]) -> str:
         return ", ".join(dict.fromkeys(facts[k][2] for k in group)) or "none"
 
-    return SettingRoles(sur, same, others, {"surrogate": names(sur), "same_space": names(same)})
+    return SettingRoles(sur, same, {"surrogate": names(sur), "same_space": names(same)})
 
 
 def surrogate_agreement(verdicts: pd.DataFrame, roles: SettingRoles) -> pd.DataFrame:
@@ -463,7 +461,8 @@ def surrogate_agreement(verdicts: pd.DataFrame, roles: SettingRoles) -> pd.DataF
         v = verdicts[verdicts["conclusion"] == c] if len(verdicts) else verdicts
         sur = v[v["setting"].isin(roles.surrogate)] if len(v) else v
         pool = v[v["setting"].isin(roles.same_space)] if len(v) else v
-        nb201 = v[v["setting"].isin(roles.others)] if len(v) else v
+        # every other verdict's setting, also those that are no run setting (the table of (c))
+        nb201 = v[~v["setting"].isin([*roles.surrogate, *roles.same_space])] if len(v) else v
         s_v = "; ".join(sur["supported"].map(V.kind)) if len(sur) else "n/a"
         p_v = "; ".join(pool["supported"].map(V.kind)) if len(pool) else "n/a"
         counts = nb201["supported"].map(V.kind).value_counts().to_dict() if len(nb201) else {}
