@@ -77,8 +77,12 @@ def _one(
 
 
 def _stored(res: Any) -> int:
+    import pandas as pd
+
     buf = io.BytesIO()
-    res.trials.to_frame().to_parquet(buf, index=False)
+    frame = getattr(res.trials, "to_frame", None)  # before the columnar log: rows of Trials
+    df = frame() if frame else pd.DataFrame([t.to_row() for t in res.trials])
+    df.to_parquet(buf, index=False)
     return len(buf.getvalue())
 
 
