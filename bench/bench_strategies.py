@@ -74,9 +74,9 @@ def one(label: str, bench: str, queries: int) -> dict[str, Any]:
         inside[0] += time.perf_counter() - t0
 
     s.ask, s.tell = timed_ask, timed_tell  # type: ignore[method-assign]
-    t0 = time.perf_counter()
+    t0, c0 = time.perf_counter(), time.process_time()
     res = run_search(s, ev, Budget(evaluations=queries))
-    wall = time.perf_counter() - t0
+    wall, cpu = time.perf_counter() - t0, time.process_time() - c0
     fit = getattr(s, "fit_s", None)
     acq = getattr(s, "acq_s", None)
     return {
@@ -85,6 +85,7 @@ def one(label: str, bench: str, queries: int) -> dict[str, Any]:
         "evaluations": res.trials[-1].cum_evals,
         "queries": len(res.trials),
         "wall_s": wall,
+        "cpu_s": cpu,
         "strategy_s": inside[0],
         "fit_s_per_iter": float(np.mean(fit)) if fit else None,
         "acq_s_per_iter": float(np.mean(acq)) if acq else None,
@@ -141,13 +142,14 @@ def main() -> None:
             print(json.dumps(row), file=sys.stderr, flush=True)
     print(f"load average at the end: {os.getloadavg()[0]:.1f} (2 shared cores)\n")
     print(
-        "| benchmark | strategy | evals | wall s | in strategy s | fit s/iter | acq s/iter "
-        "| iters | ask s mean / max | invalid | best val | peak RSS MB |"
+        "| benchmark | strategy | evals | wall s | CPU s | in strategy s | fit s/iter "
+        "| acq s/iter | iters | ask s mean / max | invalid | best val | peak RSS MB |"
     )
-    print("|---|---|---|---|---|---|---|---|---|---|---|---|")
+    print("|---|---|---|---|---|---|---|---|---|---|---|---|---|")
     for r in rows:
         print(
             f"| {r['bench']} | {r['label']} | {r['evaluations']} | {_fmt(r['wall_s'], 1)} "
+            f"| {_fmt(r['cpu_s'], 1)} "
             f"| {_fmt(r['strategy_s'], 1)} | {_fmt(r['fit_s_per_iter'])} "
             f"| {_fmt(r['acq_s_per_iter'])} | {_fmt(r['iterations'])} "
             f"| {_fmt(r['ask_s_mean'])} / {_fmt(r['ask_s_max'], 2)} | {_fmt(r['n_invalid'])} "

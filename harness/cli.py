@@ -322,6 +322,7 @@ def _cmd_reproduce(args: argparse.Namespace) -> int:
         quick=args.quick,
         seeds=args.seeds,
         with_nb101_naswot=args.with_nb101_naswot,
+        with_model_based=args.with_model_based,
         runs_dir=out / "runs",
     )
     n = sum(len(e.runs()) for e in exps)
@@ -599,6 +600,12 @@ def build_parser() -> argparse.ArgumentParser:
         action="store_true",
         help="also run NB101 with NASWOT fitness, computing scores (about 6 CPU-s per new "
         "cell; on by itself with a GPU; otherwise only runs whose scores are all cached)",
+    )
+    rp.add_argument(
+        "--with-model-based",
+        action="store_true",
+        help="baselines: also run the model-based NB101 150-query ordering (BANANAS, GP-BO, "
+        "BOHB, TPE on the 30k pool and on nb101-surrogate; minutes per BANANAS / GP-BO run)",
     )
     rp.add_argument("--seeds", type=int, default=None, help="override every seed count")
     rp.add_argument("--workers", type=int, default=None, help="processes (default: all cores)")

@@ -10,6 +10,7 @@ resumes from them.
 
 from __future__ import annotations
 
+import functools
 import os
 from collections.abc import Collection, Iterator
 from contextlib import contextmanager
@@ -109,13 +110,29 @@ _COST_HINT = {
 
 
 def run_priority(spec: RunSpec) -> float:
+    """Submission order, larger first: costly runs first (they bound the wall time), except
+    that the opt-in experiments (a gate of their own) run after every other run, cheapest
+    first, so an interrupted opt-in part leaves the default suite complete and the opt-in
+    strategies each with some finished seeds."""
     base = _COST_HINT.get(spec.strategy.label, 0.5)
     from harness.benchmarks import get_benchmark
 
     base *= get_benchmark(spec.benchmark.name).cost_hint
     if (spec.strategy.evaluator or spec.benchmark.evaluator) == "naswot":
         base *= 100  # real NASWOT scoring of every new cell
+    if spec.experiment in _opt_in_experiments():
+        return -base
     return base
+
+
+@functools.cache
+def _opt_in_experiments() -> frozenset[str]:
+    return frozenset(
+        load_experiment(experiments_dir() / i.path).name
+        for items in SUITES.values()
+        for i in items
+        if i.gate is not None
+    )
 
 
 def load_suite(
