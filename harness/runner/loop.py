@@ -344,6 +344,14 @@ def _check_budget(budget: Budget, evaluator: Evaluator) -> None:
         )
 
 
+def _fits(budget: Budget, spent: float, pending: Mapping[Any, Any], q: Any) -> bool:
+    """Whether an evaluation costing ``q.charged_frac`` full evaluations fits the budget."""
+    if budget.evaluations is None:
+        return True
+    in_flight = sum(p.q.charged_frac for p in pending.values())
+    return spent + in_flight + q.charged_frac <= budget.evaluations + _EPS
+
+
 def run_search(
     strategy: Strategy,
     evaluator: Evaluator,
@@ -454,10 +462,12 @@ def run_search(
     def room() -> bool:
         """May another evaluation start without overrunning the budget?"""
         if budget.evaluations is not None:
-            in_flight = sum(p.q.charged_frac for p in pending.values())
+            in_flight = sum(p.q.charged_frac for p in pending.values()) if pending else 0.0
             if tally.cost + in_flight >= budget.evaluations - _EPS:
                 return False
         if budget.distinct is not None:
+            if not pending:  # (no copy of the distinct set per query)
+                return len(tally.distinct) < budget.distinct
             keys = tally.distinct | {p.key for p in pending.values()}
             return len(keys) < budget.distinct
         return True
@@ -496,6 +506,11 @@ def run_search(
                 if prev is not None and f is not None and prev[0] < f:
                     q.resumed = prev
                     q.charged_frac = q.frac - fid.cost_fraction(prev[0], full_f)
+                if not _fits(budget, tally.cost, pending, q):
+                    # a multi-fidelity proposal costlier than what is left: the run stops here
+                    # rather than overrun the budget it is compared at
+                    stopped_by = "evaluations"
+                    break
                 ticket = n_asked
                 pending[ticket] = by_query[ck] = _Pending(arch, key, ck, qseed, q)
                 executor.submit(ticket, arch, f, qseed)

@@ -105,6 +105,22 @@ def test_an_evaluations_budget_counts_full_evaluation_equivalents(tables):
     assert res.trials[-1].cum_cost == pytest.approx(3.0)
 
 
+@pytest.mark.parametrize(
+    ("bench", "budget"), [("nb101-30k", 10), ("nb101-30k", 15), ("nb101-30k", 30), ("nb201", 20)]
+)
+@pytest.mark.parametrize("name", ["hyperband", "bohb", "successive_halving"])
+def test_a_proposal_that_does_not_fit_the_budget_stops_the_run(bench, budget, name):
+    """Multi-fidelity runs are compared at equal budgets: none may overrun it (a full
+    evaluation asked with 0.33 left used to be charged, 10.67 of 10)."""
+    space = NB101PoolSpace() if bench != "nb201" else NB201Space()
+    ev = TabularEvaluator(bench, "cifar10", space=space if bench != "nb201" else None)
+    s = strategies.create(name, ev.space, seed=np.random.SeedSequence([3]))
+    res = run_search(s, ev, Budget(evaluations=budget))
+    cost = res.trials[-1].cum_cost
+    assert cost <= budget + 1e-9 and res.stopped_by == "evaluations"
+    assert cost > budget - 1.0  # it stops only when the next proposal does not fit
+
+
 def test_nb101_lower_fidelities_get_modelled_seconds_and_the_108_epoch_ones_recorded(tables):
     from harness.strategies.multi_fidelity import Hyperband
 

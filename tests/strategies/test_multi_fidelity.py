@@ -129,4 +129,11 @@ def test_runs_from_an_experiment_file_with_its_accounting_in_the_manifest(tables
         acc = out.manifest["fidelity_accounting"]
         assert acc["full_fidelity"] == (200 if bench == "nb201" else 108)
         assert "separate training" in acc["continuation"]
-        assert 5 - 1e-9 <= out.manifest["cost_charged"] < 6 < out.manifest["n_evaluations_charged"]
+        # never over the budget; short of it by less than the proposal that did not fit
+        assert (
+            4
+            < out.manifest["cost_charged"]
+            <= 5 + 1e-9
+            < 6
+            < out.manifest["n_evaluations_charged"]
+        )
