@@ -61,13 +61,13 @@ def roots(tmp_path_factory: pytest.TempPathFactory) -> list[Path]:
     return [run_experiment(e, out / "runs", workers=1, progress=False) for e in (dev, con)]
 
 
-def _true_hv_fpga(ref: tuple[float, float]) -> float:
+def _true_hv_fpga(ref: tuple[float, float], acc_metric: str = "val_acc@200") -> float:
     """Normalised HV of NB201's (cifar10 val_acc@200 up, FPGA latency down) front, by a
     staircase sweep over all cells: independent of the report's pymoo-based code."""
     from harness.benchmarks import nb201 as t201
 
     t = t201.load()
-    acc = np.asarray(t.column("cifar10", "val_acc@200"), float)
+    acc = np.asarray(t.column("cifar10", acc_metric), float)
     lat = np.asarray(t.column("cifar10", "hw_fpga_latency"), float)
     ok = np.isfinite(acc) & np.isfinite(lat) & (lat >= 0)  # -1: no measurement
     acc, lat = acc[ok], lat[ok]
@@ -103,6 +103,14 @@ def test_report_states_regret_and_significance(roots: list[Path], tmp_path: Path
     true_hv = _true_hv_fpga(ref=(0.0, 9.0))
     assert (fpga["hv"] + fpga["hv_regret"]).to_numpy() == pytest.approx(true_hv, abs=1e-9)
     assert 0.5 < true_hv < 1.0
+    # search on validation, report test: the validation-chosen fronts judged on test
+    assert "### The same fronts on test accuracy" in text
+    tst = pd.read_csv(tmp_path / "final_indicators_test.csv")
+    assert set(tst["test_metric"]) == {"test_acc@200"} and len(tst) == 9  # device settings
+    assert (tst["test_hv_regret"] >= -1e-12).all() and (tst["test_hv"] > 0).all()
+    assert tst["true_test_hv"].to_numpy() == pytest.approx(
+        _true_hv_fpga(ref=(0.0, 9.0), acc_metric="test_acc@200"), abs=1e-9
+    )
     con = pd.read_csv(tmp_path / "constrained.csv")
     assert (con["regret"] >= 0).all() and set(con["strategy_label"]) == {"nsga2", "rea_capped"}
     for stem in ("fronts", "anytime_hv_regret", "cd_hv"):
