@@ -179,9 +179,13 @@ def load_task(benchmark: str = "nb201", dataset: str = "cifar10") -> PredictorTa
     def enc(i: int, kind: str) -> Any:
         return space.encode(bench.cell_of(keys[int(ok[i])]), kind)
 
-    unit = "validation accuracy [%]"
-    if not bench.has_test:
-        unit += f" ({bench.name}: validation only)"
+    # the label says which split the signal is: some benchmarks have no validation split
+    m = bench.metric(ds, signal)
+    unit = f"{m.description or signal} [{m.unit or '%'}]"
+    if getattr(bench, "no_validation_split", False):
+        unit = f"{signal}: TEST-split accuracy, the benchmark's only split [%]"
+    elif not bench.has_test:
+        unit = f"validation accuracy [%] ({bench.name}: validation only)"
     return PredictorTask(bench.name, ds, signal, col[ok], space.encodings, vector[0], enc, unit)
 
 
