@@ -73,8 +73,11 @@ def test_nash_dev_readme_rewrites_a_stale_block(tmp_path):
 def test_no_references_to_files_outside_the_repository_or_to_issue_numbers():
     import re
 
-    anywhere = re.compile(r"issue [0-9]|/work/notes")  # not even in docs/
-    outside_docs = re.compile(r"DESIGN\.md")  # docs/ may name its own design file
+    # not even in docs/: issue numbers, notes and the shared docs outside the checkout (the
+    # data search path ../shared/benchmarks_data is documented behaviour, not a reference)
+    anywhere = re.compile(r"issue [0-9]|/work/notes|\.\./shared/docs|shared/docs/")
+    # a bare DESIGN.md outside docs/ is not the project's own; docs/DESIGN.md is
+    outside_docs = re.compile(r"(?<!docs/)DESIGN\.md")
     hits = []
     for top in ("harness", "analysis", "docs", "README.md"):
         base = ROOT / top
