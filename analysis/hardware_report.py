@@ -611,16 +611,14 @@ def write_hardware_report(
         "## Notes",
         "",
         *_test_split_notes(settings),
-        "- Edge TPU latency is missing (-1 in HW-NAS-Bench) for 4,699 of the 15,625 cells: "
-        "those are failed evaluations for the searches (charged, as a device that cannot run "
-        "a cell would be) and are not part of the true front.",
-        "- The scalarized baselines are a single-objective strategy told one number: aging "
-        "evolution (P=10, S=3) on the Chebyshev or the weighted sum of the two objectives, "
-        "each normalised to the same box, equal weights. One fixed weighting aims at one "
-        "region of the front; their fronts are the non-dominated sets of everything they "
-        "evaluated on the way.",
-        "- NB201 accuracies are the shipped seed means (no one-seed noise model); test "
-        "accuracy plays no part in the NB201 settings.",
+        *_missing_notes(settings),
+        "- The scalarized baselines are a single-objective strategy (the `inner` of their "
+        "params, in each run's manifest) told one number: the Chebyshev or the weighted sum "
+        "of the objectives, each normalised to the objective box, with the weights of their "
+        "params (equal by default). One fixed weighting aims at one region of the front; "
+        "their fronts are the non-dominated sets of everything they evaluated on the way.",
+        "- Test accuracy plays no part in any search; where a benchmark has it, the fronts "
+        "chosen on validation are judged on it in their own table.",
         "",
         "## Run time",
         "",
@@ -744,15 +742,37 @@ def _test_split_notes(settings: Mapping[str, Mapping[str, Any]]) -> list[str]:
     out = []
     for s, e in settings.items():
         bench = get_benchmark(e["benchmark"])
-        ms = [
-            m
-            for m in e["box"].metrics
-            if "TEST split" in bench.metric(e["dataset"], m).description
-        ]
+        if not getattr(bench, "no_validation_split", False):
+            continue
+        ds = bench.dataset(e["dataset"])
+        ms = [m for m in e["box"].metrics if bench.metric(ds, m).role == "signal"]
         if ms:
             out.append(
-                f"- {_short(s)}: {', '.join(ms)} are CIFAR-10 TEST-split accuracies, the only "
+                f"- {_short(s)}: {', '.join(ms)} are {ds} TEST-split accuracies, the only "
                 f"split {bench.name} has, which it declares as its search signals; read its "
                 "fronts as the benchmark's own numbers, not as held-out estimates."
             )
+    return out
+
+
+def _missing_notes(settings: Mapping[str, Mapping[str, Any]]) -> list[str]:
+    """Objectives without a value for some cells (HW-NAS-Bench writes -1 for a device that
+    cannot run a cell), counted from the tables."""
+    from harness.evaluators.objectives import from_dict, resolve
+
+    out = []
+    seen: set[tuple[str, str, str]] = set()
+    for e in settings.values():
+        r = resolve(from_dict({"objectives": e["objectives"]["objectives"]}), e["benchmark"],
+                    e["dataset"])  # fmt: skip
+        for m, col in zip(e["box"].metrics, r.values, strict=True):
+            key = (str(e["benchmark"]), str(r.dataset), m)
+            n_missing = int((~np.isfinite(col)).sum())
+            if n_missing and key not in seen:
+                seen.add(key)
+                out.append(
+                    f"- {m} is missing for {n_missing:,} of the {col.size:,} {key[0]} cells: "
+                    "those are failed evaluations for the searches (charged, as a device that "
+                    "cannot run a cell would be) and are not part of the true front."
+                )
     return out
