@@ -64,63 +64,21 @@ def build_run(spec: RunSpec) -> tuple[Any, Any, Budget, Any]:
 
     Seeds come from (root_seed, seed) only. When the search signal is a zero-cost proxy, the
     final evaluator looks up the validation accuracy of the recommended cell once (one training,
-    charged), so proxy-driven searches pay for the cell they pick.
+    charged), so proxy-driven searches pay for the cell they pick. Every run gets its own space
+    and evaluator: spaces and scoring evaluators keep caches whose contents depend on the
+    queries seen (a pool space's neighbour lists, a score memo), so sharing them between runs
+    changes rows; the benchmark's tables are shared (the registry loads them once per process).
     """
     from harness import strategies
     from harness.evaluators.tabular import TabularEvaluator
-    from harness.spaces import cell_space_of, make_space
 
     b, s = spec.benchmark, spec.strategy
     bench = benchmark_of(b.name)
-    space = build_space(spec)
     kind = s.evaluator or b.evaluator
-    eparams = s.evaluator_params if s.evaluator_params is not None else b.evaluator_params
     if kind not in EVALUATORS:
         raise unknown("evaluator", kind, EVALUATORS)
-    evaluator: Any = None
-    if kind == "tabular":
-        evaluator = bench.evaluator(b.dataset, space=space, **eparams)
-    if evaluator is not None:  # a benchmark with its own evaluator (e.g. a surrogate)
-        pass
-    elif kind == "naswot":
-        from harness.evaluators.zero_cost import ZeroCostEvaluator
-
-        try:
-            evaluator = ZeroCostEvaluator(bench.name, b.dataset, space=space, **eparams)
-        except TypeError as e:
-            raise ConfigError(f"evaluator 'naswot': {e}") from None
-    elif kind == "training":  # real training: evaluator_params hold the data and the recipe
-        from harness.evaluators.training import TrainingEvaluator
-
-        tparams = dict(eparams)
-        tdata = tparams.pop("dataset", b.dataset)  # evaluator_params' dataset wins
-        if b.fidelity is not None:  # the benchmark's fidelity is the default epochs
-            if tparams.setdefault("epochs", b.fidelity) != b.fidelity:
-                raise ConfigError(
-                    f"{b.label}: fidelity = {b.fidelity} and evaluator_params epochs = "
-                    f"{tparams['epochs']} disagree; set one of them"
-                )
-        network_space = cell_space_of(make_space(bench.space))
-        try:
-            evaluator = TrainingEvaluator(network_space, tdata, space=space, **tparams)
-        except TypeError as e:
-            raise ConfigError(f"evaluator 'training': {e}") from None
-    else:
-        if eparams:
-            raise ConfigError(
-                f"evaluator 'tabular' takes no evaluator_params (got {sorted(eparams)}); use "
-                "signal, fidelity and noise_sigma"
-            )
-        evaluator = TabularEvaluator(
-            bench,
-            b.dataset,
-            signal=s.signal or b.signal,
-            fidelity=b.fidelity,
-            space=space,
-            noise_sigma=b.noise_sigma,
-            noise_seed=b.noise_seed,
-            proxy_dataset=b.proxy_dataset,
-        )
+    space = build_space(spec)
+    evaluator = _evaluator(spec, bench, space, kind)
     ss = np.random.SeedSequence([spec.root_seed, spec.seed])
     strategy = strategies.create(s.name, space, seed=ss, **s.params)
     if b.objectives is not None or s.constraints is not None:
@@ -140,6 +98,56 @@ def build_run(spec: RunSpec) -> tuple[Any, Any, Budget, Any]:
             noise_seed=b.noise_seed,
         )
     return strategy, evaluator, s.budget, final
+
+
+def _evaluator(spec: RunSpec, bench: Benchmark, space: SearchSpace[Any], kind: str) -> Any:
+    from harness.evaluators.tabular import TabularEvaluator
+    from harness.spaces import cell_space_of, make_space
+
+    b, s = spec.benchmark, spec.strategy
+    eparams = s.evaluator_params if s.evaluator_params is not None else b.evaluator_params
+    if kind == "tabular":
+        evaluator = bench.evaluator(b.dataset, space=space, **eparams)
+        if evaluator is not None:  # a benchmark with its own evaluator (e.g. a surrogate)
+            return evaluator
+        if eparams:
+            raise ConfigError(
+                f"evaluator 'tabular' takes no evaluator_params (got {sorted(eparams)}); use "
+                "signal, fidelity and noise_sigma"
+            )
+        return TabularEvaluator(
+            bench,
+            b.dataset,
+            signal=s.signal or b.signal,
+            fidelity=b.fidelity,
+            space=space,
+            noise_sigma=b.noise_sigma,
+            noise_seed=b.noise_seed,
+            proxy_dataset=b.proxy_dataset,
+        )
+    if kind == "naswot":
+        from harness.evaluators.zero_cost import ZeroCostEvaluator
+
+        try:
+            return ZeroCostEvaluator(bench.name, b.dataset, space=space, **eparams)
+        except TypeError as e:
+            raise ConfigError(f"evaluator 'naswot': {e}") from None
+    # real training: evaluator_params hold the data and the recipe
+    from harness.evaluators.training import TrainingEvaluator
+
+    tparams = dict(eparams)
+    tdata = tparams.pop("dataset", b.dataset)  # evaluator_params' dataset wins
+    if b.fidelity is not None:  # the benchmark's fidelity is the default epochs
+        if tparams.setdefault("epochs", b.fidelity) != b.fidelity:
+            raise ConfigError(
+                f"{b.label}: fidelity = {b.fidelity} and evaluator_params epochs = "
+                f"{tparams['epochs']} disagree; set one of them"
+            )
+    network_space = cell_space_of(make_space(bench.space))
+    try:
+        return TrainingEvaluator(network_space, tdata, space=space, **tparams)
+    except TypeError as e:
+        raise ConfigError(f"evaluator 'training': {e}") from None
 
 
 def check_run(spec: RunSpec, bench: Benchmark, strategy: Any, evaluator: Any, kind: str) -> None:

@@ -6,6 +6,7 @@ task) and the driver writes it (:mod:`harness.runner.storage`), so every engine 
 
 from __future__ import annotations
 
+import functools
 import math
 import os
 import platform
@@ -27,6 +28,14 @@ if TYPE_CHECKING:
 
 
 def versions() -> dict[str, str]:
+    """Versions of Python and the main packages (a copy: callers may extend it)."""
+    return dict(_versions())
+
+
+@functools.cache
+def _versions() -> dict[str, str]:
+    # once per process: reading package metadata is most of a cheap run's set-up cost, and the
+    # packages a process has imported do not change under it
     from importlib.metadata import PackageNotFoundError, version
 
     out = {"python": platform.python_version()}
@@ -38,7 +47,9 @@ def versions() -> dict[str, str]:
     return out
 
 
+@functools.cache
 def git_commit() -> str | None:
+    """The commit of the code this process runs (read once: a process runs the code it loaded)."""
     try:
         r = subprocess.run(
             ["git", "rev-parse", "HEAD"],
@@ -53,6 +64,11 @@ def git_commit() -> str | None:
 
 
 def machine() -> dict[str, Any]:
+    return dict(_machine())
+
+
+@functools.cache
+def _machine() -> dict[str, Any]:
     return {
         "platform": platform.platform(),
         "processor": platform.processor() or platform.machine(),
@@ -71,6 +87,8 @@ class RunOutput:
 def compute_run(spec: RunSpec) -> RunOutput:
     """Run one search (anywhere: this process, a pool worker, a Ray task); write nothing."""
     import io
+
+    import pandas as pd
 
     start = datetime.now(UTC).isoformat()
     strategy, evaluator, budget, final_evaluator = build_run(spec)
@@ -104,8 +122,8 @@ def compute_run(spec: RunSpec) -> RunOutput:
         "config_hash": spec.config_hash(),
         "seed": spec.seed,
     }
-    for i, (k, v) in enumerate(ident.items()):
-        df.insert(i, k, v)
+    # the identity columns first, in one concat (inserting one column at a time copies the frame)
+    df = pd.concat([pd.DataFrame(ident, index=df.index), df], axis=1)
     last = result.trials[-1] if result.trials else None
     space = evaluator.space
     rec = result.recommendation

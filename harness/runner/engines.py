@@ -157,20 +157,79 @@ def _worker_init(parent: int) -> None:
     threading.Thread(target=watch, name="nash-parent-watch", daemon=True).start()
 
 
+def _attempt(compute: Compute, spec: RunSpec) -> tuple[RunOutput | None, str | None]:
+    """One run: its output, or why it failed; a configuration mistake stops the grid."""
+    try:
+        return compute(spec), None
+    except NashError:
+        raise
+    except Exception as e:
+        return None, first_line(e)
+
+
+def _attempt_chunk(
+    compute: Compute, specs: Sequence[RunSpec]
+) -> list[tuple[RunOutput | None, str | None]]:
+    """Several runs of one configuration, back to back in one pool task.
+
+    Why: a cheap run (a table-lookup search) costs little more than its task's round trip, and
+    the runs after the first find the worker's benchmark, evaluator and provenance built.
+    """
+    return [_attempt(compute, spec) for spec in specs]
+
+
+#: most runs of one configuration sent to a worker as one task (an interrupt loses at most the
+#: tasks in flight, so at most ``workers * MAX_CHUNK`` runs)
+MAX_CHUNK = 8
+
+
+def chunked(
+    specs: Sequence[RunSpec], todo: Sequence[int], workers: int, most: int
+) -> list[list[int]]:
+    """Split ``todo`` (indices into ``specs``, in order) into tasks of one configuration each.
+
+    Consecutive runs of one (experiment, benchmark, strategy) go together, at most ``most`` at
+    a time and few enough that every worker gets about four tasks of each configuration, so the
+    pool stays balanced to the end.
+    """
+    groups: list[list[int]] = []
+    last = None
+    for i in todo:
+        key = specs[i].run_id.rsplit("/", 1)[0]
+        if key != last:
+            groups.append([])
+            last = key
+        groups[-1].append(i)
+    out: list[list[int]] = []
+    for g in groups:
+        size = max(1, min(most, -(-len(g) // (4 * workers))))
+        out += [g[j : j + size] for j in range(0, len(g), size)]
+    return out
+
+
 class LocalEngine(Engine):
-    """A process pool on this machine (the default); ``workers=1`` runs in this process."""
+    """A process pool on this machine (the default); ``workers=1`` runs in this process.
+
+    Runs of one configuration go to the pool in tasks of up to ``chunk`` runs
+    (:func:`chunked`); each run's result is still handed to the driver, and written, one by one.
+    """
 
     name = "local"
 
-    def __init__(self, workers: int | None = None, *, max_retries: int = 2) -> None:
+    def __init__(
+        self, workers: int | None = None, *, max_retries: int = 2, chunk: int = MAX_CHUNK
+    ) -> None:
         if workers is None:
             workers = os.cpu_count() or 1
         if isinstance(workers, bool) or not isinstance(workers, int) or workers < 1:
             raise ConfigError(f"workers must be an integer >= 1, got {workers!r}")
         if isinstance(max_retries, bool) or not isinstance(max_retries, int) or max_retries < 0:
             raise ConfigError(f"max_retries must be an integer >= 0, got {max_retries!r}")
+        if isinstance(chunk, bool) or not isinstance(chunk, int) or chunk < 1:
+            raise ConfigError(f"chunk must be an integer >= 1, got {chunk!r}")
         self.workers = workers
         self.max_retries = max_retries
+        self.chunk = chunk
 
     def describe(self) -> dict[str, Any]:
         return {"engine": self.name, "workers": self.workers}
@@ -180,14 +239,8 @@ class LocalEngine(Engine):
     ) -> None:
         if self.workers == 1 or len(specs) <= 1:
             for spec in specs:
-                try:
-                    out = compute(spec)
-                except NashError:
-                    raise
-                except Exception as e:
-                    done(Outcome(spec, None, first_line(e), 1))
-                else:
-                    done(Outcome(spec, out, None, 1))
+                out, err = _attempt(compute, spec)
+                done(Outcome(spec, out, err, 1))
             return
         attempts = dict.fromkeys(range(len(specs)), 0)
         todo = list(range(len(specs)))
@@ -201,25 +254,27 @@ class LocalEngine(Engine):
                 max_workers=self.workers, initializer=_worker_init, initargs=(os.getpid(),)
             )
             with _stopping(pool):
-                futs: dict[Future[RunOutput], int] = {
-                    pool.submit(compute, specs[i]): i for i in todo
+                futs: dict[Future[list[tuple[RunOutput | None, str | None]]], list[int]] = {
+                    pool.submit(_attempt_chunk, compute, [specs[i] for i in task]): task
+                    for task in chunked(specs, todo, self.workers, self.chunk)
                 }
                 pending = set(futs)
                 while pending:
                     finished, pending = wait(pending, return_when=FIRST_COMPLETED)
                     for fut in finished:
-                        i = futs[fut]
+                        task = futs[fut]
                         try:
-                            out = fut.result()
+                            results = fut.result()
                         except BrokenProcessPool:
-                            broken.append(i)
+                            broken += task
+                            continue
                         except NashError:
                             pool.shutdown(cancel_futures=True)
                             raise
-                        except Exception as e:
-                            done(Outcome(specs[i], None, first_line(e), attempts[i]))
-                        else:
-                            done(Outcome(specs[i], out, None, attempts[i]))
+                        except Exception as e:  # the task itself failed (e.g. unpicklable)
+                            results = [(None, first_line(e))] * len(task)
+                        for i, (out, err) in zip(task, results, strict=True):
+                            done(Outcome(specs[i], out, err, attempts[i]))
             todo = []
             for i in sorted(broken):
                 if attempts[i] > self.max_retries:
