@@ -617,8 +617,9 @@ def write_hardware_report(
         "of the objectives, each normalised to the objective box, with the weights of their "
         "params (equal by default). One fixed weighting aims at one region of the front; "
         "their fronts are the non-dominated sets of everything they evaluated on the way.",
-        "- Test accuracy plays no part in any search; where a benchmark has it, the fronts "
-        "chosen on validation are judged on it in their own table.",
+        "- Test accuracy plays no part in the searches of benchmarks with a validation split; "
+        "where such a benchmark reports a test metric, the fronts chosen on validation are "
+        "judged on it in their own table.",
         "",
         "## Run time",
         "",
