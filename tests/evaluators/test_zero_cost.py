@@ -183,6 +183,39 @@ def test_committed_table_settings() -> None:
     assert {s for _, _, _, s in t.rows.values()} <= {"ok", "degenerate"}
 
 
+def _pool_cells(table: ScoreTable, n: int) -> list[int]:
+    """The first ``n`` committed cells (by index) with two or more 3x3 average pools and a conv."""
+    out = []
+    for i in sorted(table.rows):
+        ops = nb201.arch_of_index(i)
+        if list(ops).count(4) >= 2 and any(op in (2, 3) for op in ops):
+            out.append(i)
+        if len(out) == n:
+            return out
+    raise AssertionError("the committed table has too few pooling cells")
+
+
+def test_fast_paths_reproduce_the_committed_scores(images: torch.Tensor) -> None:
+    """The exact fast paths (pools by shifted slices, kept heap) change CPU time, not scores:
+    bit for bit the scores of torch's own kernels, and the committed table's stored values (to
+    their last digit: the table's machine rounded a few ``slogdet`` results 1 ulp apart)."""
+    from harness.evaluators.zero_cost import table_path
+    from harness.evaluators.zero_cost.kernel import _avg_pool3x3, _pool_matches_torch
+
+    assert _pool_matches_torch()
+    x = torch.randn(8, 16, 32, 32, generator=torch.Generator().manual_seed(1))
+    ref = nn.functional.avg_pool2d(x, 3, 1, 1, count_include_pad=False)
+    assert torch.equal(_avg_pool3x3(x), ref)
+    table = ScoreTable.read(table_path())
+    for i in [6111, *_pool_cells(table, 3)]:
+        arch = nb201.arch_of_index(i)
+        fast = score_cell("nb201", arch, images, num_threads=1)
+        slow = score_cell("nb201", arch, images, num_threads=1, fast=False)
+        assert (fast.score, fast.n_relus, fast.n_units) == (slow.score, slow.n_relus, slow.n_units)
+        stored = table.rows[i][1]
+        assert abs(fast.score - stored) <= math.ulp(stored), (i, fast.score, stored)
+
+
 @pytest.mark.slow
 def test_table_generator_resumes(tmp_path) -> None:
     out = tmp_path / "nb201.csv"
