@@ -43,7 +43,7 @@ def _fresh_signals() -> None:
     signal.signal(signal.SIGINT, signal.SIG_DFL)
 
 
-def _start(tmp_path: Path) -> tuple[subprocess.Popen[str], Path, Path]:
+def _start(tmp_path: Path, *extra: str) -> tuple[subprocess.Popen[str], Path, Path]:
     toml = tmp_path / "sig.toml"
     toml.write_text(TOML)
     out = tmp_path / "out"
@@ -58,6 +58,7 @@ def _start(tmp_path: Path) -> tuple[subprocess.Popen[str], Path, Path]:
         "--workers",
         "2",
         "--no-progress",
+        *extra,
     ]
     p = subprocess.Popen(
         cmd,
@@ -163,3 +164,46 @@ def test_workers_exit_when_the_parent_is_killed(tmp_path):
     os.kill(proc.pid, signal.SIGKILL)
     proc.communicate(timeout=30)
     assert _gone(toml, timeout=10), f"workers {_processes_of(toml)} outlived kill -9 of the parent"
+
+
+def _ray_processes() -> set[int]:
+    """Live processes of a Ray instance (raylet, GCS server, workers) on this machine."""
+    out = set()
+    for d in Path("/proc").iterdir():
+        if not d.name.isdigit():
+            continue
+        try:
+            cmd = (d / "cmdline").read_bytes()
+        except OSError:
+            continue
+        if b"raylet" in cmd or b"gcs_server" in cmd or b"ray::" in cmd:
+            out.add(int(d.name))
+    return out
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("sig", [signal.SIGINT, signal.SIGTERM], ids=["SIGINT", "SIGTERM"])
+def test_the_ray_engine_stops_on_a_signal_like_the_pool(tmp_path, sig):
+    """The driver handles SIGINT/SIGTERM for every engine: Ray tasks are cancelled, the private
+    instance is stopped, finished runs are kept (before, SIGTERM killed the driver at once with
+    no message and no shutdown)."""
+    pytest.importorskip("ray")
+    before = _ray_processes()
+    proc, _toml, root = _start(tmp_path, "--engine", "ray")
+    _wait_for_runs(root, 2, proc, timeout=180)  # a local Ray instance takes seconds to start
+    t0 = time.monotonic()
+    proc.send_signal(sig)
+    _out, err = proc.communicate(timeout=60)
+    took = time.monotonic() - t0
+    assert took < 30, f"took {took:.1f} s to stop"
+    assert proc.returncode == 128 + sig
+    assert err.strip().splitlines()[-1] == (
+        "nash: interrupted; finished runs are kept and the same command resumes"
+    )
+    kept = list(root.glob("*/*/seed=*/run.json"))
+    assert 2 <= len(kept) < N_SEEDS
+    assert not list(root.rglob(".seed=*.tmp-*"))
+    t1 = time.monotonic()
+    while _ray_processes() - before and time.monotonic() - t1 < 30:
+        time.sleep(0.2)
+    assert not _ray_processes() - before, "the private Ray instance outlived the driver"
