@@ -296,7 +296,7 @@ def build_report(
     import shutil
     import tempfile
 
-    from harness.runner.fsafe import _tmp_owner, pid_alive
+    from harness.runner.fsafe import _tmp_owner, pid_alive, swap_in
 
     final = Path(out_dir)
     _check_report_dir(final)
@@ -308,7 +308,6 @@ def build_report(
                 shutil.rmtree(p, ignore_errors=True)
     pid = os.getpid()
     tmp = Path(tempfile.mkdtemp(prefix=f".{final.name}.tmp-{pid}-", dir=final.parent))
-    old: Path | None = None
     try:
         _write_report(
             results_dirs,
@@ -321,10 +320,7 @@ def build_report(
             zero_cost_demo=zero_cost_demo,
         )
         (tmp / REPORT_MARKER).write_text("written by nash report; replaced as a whole\n")
-        if final.exists():
-            old = Path(tempfile.mkdtemp(prefix=f".{final.name}.old-{pid}-", dir=final.parent))
-            os.replace(final, old / "report")
-        os.replace(tmp, final)
+        swap_in(tmp, final)
     except OSError as e:  # disk full and the like: the previous report stays as it was
         raise L.ResultsError(
             f"cannot write the report into {final}: {e.strerror or e}; the previous report (if "
@@ -333,8 +329,6 @@ def build_report(
     finally:
         if tmp.exists():
             shutil.rmtree(tmp, ignore_errors=True)
-        if old is not None:
-            shutil.rmtree(old, ignore_errors=True)
     return final / "report.md"
 
 

@@ -83,17 +83,13 @@ def write_dir_atomic(root: Path, final: Path, files: Mapping[str, bytes]) -> Non
     inside(root, final.parent)  # a link created by the mkdir above cannot escape either
     pid = os.getpid()
     tmp = Path(tempfile.mkdtemp(prefix=f".{final.name}.tmp-{pid}-", dir=final.parent))
-    old: Path | None = None
     try:
         for name, data in files.items():
             with open(tmp / name, "wb") as f:
                 f.write(data)
                 f.flush()
                 os.fsync(f.fileno())
-        if final.exists():
-            old = Path(tempfile.mkdtemp(prefix=f".{final.name}.old-{pid}-", dir=final.parent))
-            os.replace(final, old / "run")
-        os.replace(tmp, final)
+        swap_in(tmp, final)
     except OSError as e:  # disk full, quota, permissions: nothing half-written stays
         raise NashError(
             f"cannot write {final}: {e.strerror or e}; every run written before is kept, and "
@@ -102,7 +98,29 @@ def write_dir_atomic(root: Path, final: Path, files: Mapping[str, bytes]) -> Non
     finally:
         if tmp.exists():
             shutil.rmtree(tmp, ignore_errors=True)
+
+
+def swap_in(tmp: Path, final: Path) -> None:
+    """Put the directory ``tmp`` at ``final``, replacing an existing one.
+
+    Why a helper: the existing directory is renamed aside first, and a failure or a signal
+    between the two renames must put it back, so ``final`` holds the old or the new directory,
+    never nothing.
+    """
+    old: Path | None = None
+    swapped = False
+    try:
+        if final.exists():
+            old = Path(
+                tempfile.mkdtemp(prefix=f".{final.name}.old-{os.getpid()}-", dir=final.parent)
+            )
+            os.replace(final, old / "dir")
+        os.replace(tmp, final)
+        swapped = True
+    finally:
         if old is not None:
+            if not swapped and not final.exists() and (old / "dir").exists():
+                os.replace(old / "dir", final)
             shutil.rmtree(old, ignore_errors=True)
 
 
