@@ -77,7 +77,7 @@ class StrategyContract:
         ev = self._evaluator(space)
         s = self.make_strategy(space, np.random.SeedSequence([seed]))
         res = run_search(s, ev, Budget(evaluations=self.budget), count_repeats=count_repeats)
-        return res.trials
+        return list(res.trials)
 
     def test_proposals_are_valid(self) -> None:
         space = self._space()
