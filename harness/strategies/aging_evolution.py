@@ -77,10 +77,14 @@ class AgingEvolution(Strategy):
         return self.space.mutate(self._select_parent().arch, self.rng)
 
     def _select_parent(self) -> Observation:
-        """The tournament winner of the population (multi-objective variants override it)."""
-        return tournament(
-            list(self._population), self.sample_size, self.rng, replace=self.sample_replace
-        )
+        """The tournament winner of the population (multi-objective variants override it).
+
+        With workers in flight a child may be asked before the whole initial population is
+        told; a tournament without replacement then draws from the members present.
+        """
+        pop = list(self._population)
+        k = self.sample_size if self.sample_replace else min(self.sample_size, len(pop))
+        return tournament(pop, k, self.rng, replace=self.sample_replace)
 
     def _tell(self, obs: Observation) -> None:
         self._population.append(obs)

@@ -65,6 +65,14 @@ def test_async_runs_are_deterministic_and_differ_from_sequential(nb101):
     assert list(a.arch_key) != list(seq.arch_key)
 
 
+def test_a_tournament_larger_than_the_told_population_draws_from_those_present(nb101):
+    """Sampling without replacement, S = P = 10, 4 workers: the first child is asked when only
+    7 of the 10 initial cells are told (it raised ValueError before)."""
+    a = _run(nb101, "aging_evolution_nb101", 4, seed=0, population_size=10, sample_size=10)
+    b = _run(nb101, "aging_evolution_nb101", 4, seed=0, population_size=10, sample_size=10)
+    assert len(a) >= 60 and a["arch_key"].tolist() == b["arch_key"].tolist()
+
+
 def test_random_search_with_workers_evaluates_the_same_cells(nb101):
     a = _run(nb101, "random_search", 1, n=60)
     b = _run(nb101, "random_search", 6, n=60)
