@@ -11,8 +11,10 @@ At a local optimum (no neighbour is better) the search restarts from a random ce
 (``restarts = true``, default) or stops (``restarts = false``; the run ends with "strategy
 finished" and the budget may be left unspent, as in "local search until a local minimum").
 The start of each (re)start is the best of ``n_init`` random cells (White et al. use 10; the
-default 1 is the plain random start). Neighbours already evaluated in this run are skipped
-when ``skip_known`` (they would be free repeats; off by default to keep the original rows).
+default 1 is the plain random start). Neighbours already evaluated in this run are not asked
+again when ``skip_known`` (they would be free repeats; off by default to keep the original
+rows): their recorded results take part in the comparison, so a known better neighbour is
+still moved to.
 """
 
 from __future__ import annotations
@@ -55,7 +57,9 @@ class LocalSearch(Strategy):
         self._waiting = 0
         self._init: list[Observation] = []
         self._n_init_asked = 0
-        self._known: set[str] = set()
+        #: what this run was told of each cell (with skip_known): known neighbours are compared
+        #: from it instead of being asked again
+        self._known: dict[str, Observation] = {}
         self._stopped = False
         self.restarts = 0
 
@@ -80,16 +84,27 @@ class LocalSearch(Strategy):
             return self.space.sample(self.rng)
         if not self._queue:
             nbs = self.space.neighbours(self._current.arch)
+            self._best_nb = None
             if self.skip_known:
-                nbs = [n for n in nbs if self.space.canonical(n) not in self._known]
-            if not nbs:  # an isolated (or fully known) cell: a local optimum
+                told = [self._known.get(self.space.canonical(n)) for n in nbs]
+                known = [o for o in told if o is not None]
+                # unknown neighbours once per isomorphism class (two may be the same cell)
+                fresh = {self.space.canonical(n): n for n, o in zip(nbs, told, strict=True)
+                         if o is None}  # fmt: skip
+                nbs = list(fresh.values())
+                if known:
+                    self._best_nb = max(known, key=fitness)
+                    better = fitness(self._best_nb) > fitness(self._current)
+                    if better and (self.improvement == "first" or not nbs):
+                        self._current, self._best_nb = self._best_nb, None  # a free move
+                        return self.ask()
+            if not nbs:  # an isolated cell (or every neighbour known and none better)
                 self._at_optimum()
                 if self._stopped:
                     return self._current_or_sample()
                 return self.ask()
             order = self.rng.permutation(len(nbs))
             self._queue.extend(nbs[int(i)] for i in order)
-            self._best_nb = None
         self._waiting += 1
         return self._queue.popleft()
 
@@ -101,7 +116,7 @@ class LocalSearch(Strategy):
     def _tell(self, obs: Observation) -> None:
         self._waiting -= 1
         if self.skip_known:
-            self._known.add(self.space.canonical(obs.arch))
+            self._known[self.space.canonical(obs.arch)] = obs
         if self._stopped:
             return
         if self._current is None:
