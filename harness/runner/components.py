@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from harness.errors import ConfigError, unknown
-from harness.runner.loop import Budget
+from harness.runner.loop import Budget, check_async
 
 if TYPE_CHECKING:
     from harness.benchmarks.base import Benchmark
@@ -179,18 +179,6 @@ def check_run(spec: RunSpec, bench: Benchmark, strategy: Any, evaluator: Any, ki
                 "Set noise_sigma on the benchmark, or query_seeds = 1"
             )
     _check_budget_charges(where, s.budget, s.signal or b.signal, strategy, evaluator)
-
-
-def check_async(strategy: Any, workers: int) -> None:
-    """More than one worker needs a strategy that proposes before every result is back."""
-    from harness.runner.loop import async_strategy_names
-
-    if workers > 1 and not strategy.supports_async:
-        raise ConfigError(
-            f"{strategy.name} needs each result before its next proposal, so it cannot use "
-            f"{workers} asynchronous workers; asynchronous strategies: "
-            f"{', '.join(async_strategy_names())}"
-        )
 
 
 def _check_budget_charges(

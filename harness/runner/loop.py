@@ -400,12 +400,7 @@ def run_search(
     if executor is None:
         executor = SimulatedExecutor(evaluator, workers)
     workers = executor.workers
-    if workers > 1 and not strategy.supports_async:
-        raise ConfigError(
-            f"strategy {strategy.name!r} needs each result before its next proposal, so it "
-            f"cannot use {workers} asynchronous workers; strategies that can: "
-            f"{', '.join(async_strategy_names())}"
-        )
+    check_async(strategy, workers)
     rng = np.random.default_rng(np.random.SeedSequence([seed, 0x5EED]))
     space = strategy.space
     cache: dict[tuple[str, int | None, int], EvalResult] = {}
@@ -638,15 +633,20 @@ def _bind_multi_fidelity(
             f"lowest fidelity {lowest} ({fid.cost_fraction(lowest, full):.4g} full evaluations "
             f"at {full} epochs); raise the budget"
         )
-    if workers > 1 and executor is None and not evaluator.records_train_time:
-        raise ConfigError(
-            f"strategy {strategy.name!r} with workers = {workers} needs each fidelity's training "
-            f"time to order completions, and {name} records none; use workers = 1 or a "
-            "benchmark with recorded times (nb101-30k, nb101-surrogate)"
-        )
+    # workers > 1 without recorded times: refused by the simulated executor's own check
     if evaluator.records_train_time and executor is None:
         return fid.ModelledTimes(evaluator, full)
     return evaluator
+
+
+def check_async(strategy: Strategy, workers: int) -> None:
+    """More than one worker needs a strategy that proposes before every result is back."""
+    if workers > 1 and not strategy.supports_async:
+        raise ConfigError(
+            f"strategy {strategy.name!r} needs each result before its next proposal, so it "
+            f"cannot use {workers} asynchronous workers; strategies that can: "
+            f"{', '.join(async_strategy_names())}"
+        )
 
 
 def async_strategy_names() -> list[str]:

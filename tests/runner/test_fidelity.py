@@ -194,7 +194,7 @@ def test_a_budget_below_one_lowest_fidelity_evaluation_is_refused():
 
 def test_multi_fidelity_with_workers_but_no_recorded_times_is_refused():
     s = strategies.create("asha", NB201Space(), seed=0)
-    with pytest.raises(ConfigError, match="workers = 4 needs each fidelity's training time"):
+    with pytest.raises(ConfigError, match="workers = 4 needs recorded training times"):
         run_search(s, TabularEvaluator("nb201", "cifar10"), Budget(evaluations=10), workers=4)
 
 
