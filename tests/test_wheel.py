@@ -8,6 +8,7 @@ environment's packages through a ``.pth`` line, so only the project itself comes
 from __future__ import annotations
 
 import os
+import re
 import subprocess
 import sys
 import sysconfig
@@ -92,7 +93,9 @@ def test_wheel_installs_and_reproduces_from_another_directory(tmp_path):
     report = work / "reports" / "baselines" / "report.md"
     assert report.is_file(), out
     text = report.read_text()
-    assert "## NB201 rows (18 inconclusive of 18)" in text  # one run per row decides nothing
+    # one run per row decides nothing: every NB201 row is inconclusive, however many rows
+    rows = re.search(r"## NB201 rows \((\d+) inconclusive of (\d+)\)", text)
+    assert rows is not None and rows[1] == rows[2] and int(rows[2]) >= 18, text[:2000]
     assert "`nash reproduce baselines`" in text  # ... and names the command that does
     # the acceleration suite's experiments load from package data too (no runs)
     probe = "from harness.suites import load_suite; print(len(load_suite('acceleration')))"
