@@ -336,7 +336,8 @@ class NB101SurrogateBenchmark(NB101SampleBenchmark):
         return np.array([r.cost.train_s for r in res], dtype=np.float64)
 
     def keys(self, dataset: str) -> Sequence[Hashable]:
-        """Every NB101 cell (423,624; enumerated once, about 40 s cold)."""
+        """Every NB101 cell (423,624; enumerated once and cached: bench/RESULTS.md has the
+        cost)."""
         from harness.spaces.nb101_enum import load_nb101_space
 
         table = load_nb101_space()

@@ -84,7 +84,7 @@ def key_table() -> np.ndarray:
     """The package's hash of every genotype, by genotype code (read-only int64 array).
 
     Code = link pattern index * 9^4 + the ops as base-9 digits (op0 most significant).
-    Computed once with ``nas_bench_graph.Arch.valid_hash`` (about 1 s for 157,464 genotypes) and
+    Computed once with ``nas_bench_graph.Arch.valid_hash`` over the 157,464 genotypes and
     kept as a checked cache (:mod:`harness.benchmarks.cache_integrity`) named after the sha256
     of the package module that defines the hash: a changed hash gets a new table, an edited
     table is rebuilt.

@@ -23,8 +23,8 @@ genes in which two cells differ, so the RBF on one-hot vectors is an exponentiat
 kernel -- the standard kernel for categorical inputs (as in COMBO / CoCaBO), with no order
 imposed on the ops; one length scale (isotropic) because 150 points do not support 30 of them;
 a white-noise term because benchmark signals are noisy across seeds. Targets are normalised.
-Fits and predictions run with one BLAS thread: on a shared 2-core machine the default thread
-pool made each fit of 150 points 25x slower (bench/RESULTS.md).
+Fits and predictions run with one BLAS thread: on a shared machine the default thread pool
+oversubscribes the cores and slows each small fit many times over (bench/RESULTS.md).
 Acquisition: expected improvement (``xi`` margin) or UCB (``mean + beta * std``), maximised
 over ``n_candidates`` mutations of the best cells plus ``n_random`` random cells.
 """
