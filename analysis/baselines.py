@@ -330,7 +330,8 @@ def _ordering_section(nb101: pd.DataFrame) -> list[str]:
         lines += [to_markdown(sel.drop(columns="setting")), ""]
         tau = taus.get(setting, math.nan)
         ps = pairs.get(setting, [])
-        words = [V.kind(p.word) if p.word not in (V.AGREES, V.REVERSED) else p.word for p in ps]
+        plain = (V.AGREES, V.REVERSED, V.NOT_SEPARATED)
+        words = [p.word if p.word in plain else V.kind(p.word) for p in ps]
         counts = ", ".join(
             f"{words.count(w)} {w}"
             for w in (V.AGREES, V.REVERSED, V.NOT_SEPARATED, V.INCONCLUSIVE)
@@ -378,7 +379,7 @@ def _anytime_figure(dirs: Sequence[Path], out: Path) -> list[str]:
         styles=P.strategy_styles(rs.runs["strategy_label"].unique()),
         metric_label="200-epoch test accuracy [%]",
     )
-    P.save(fig, out / "figures" / "anytime_cost")
+    P.save(fig, out / "figures" / "anytime_cost", formats=("png",))
     n = rs.runs.groupby("strategy_label").size()
     return [
         "![anytime on charged cost](figures/anytime_cost.png)",

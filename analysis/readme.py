@@ -97,7 +97,7 @@ def baselines_paragraph(root: Path, rel: str = BASELINES) -> str:
     lines = [
         f"`nash reproduce baselines` ({n_runs} runs per NB201 row; report committed in "
         f"[{rel}/]({rel}/report.md)) compares with the NB201 "
-        "paper's Table 5 (REA, RS, REINFORCE; 12-epoch search signal) and the NASWOT paper "
+        "paper's Table 5 (REA, RS, REINFORCE, BOHB; 12-epoch search signal) and the NASWOT paper "
         "(N = 10 / 100 / 1000). A row is *reproduced* only when an equivalence test (TOST) puts "
         f"our mean within {V.MARGIN_SD:g} published standard deviations of the published one; "
         "differences are ours minus published with their 95 % CI:",

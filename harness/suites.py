@@ -103,6 +103,7 @@ _COST_HINT = {
     "ga_naswot": 3.0,
     "neural_predictor": 5.0,
     "gcn_predictor": 10.0,
+    "bohb": 5.0,
     "bananas": 20.0,
     "gp_bo": 300.0,
     "tpe": 100.0,
