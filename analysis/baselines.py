@@ -339,7 +339,8 @@ def _ordering_section(nb101: pd.DataFrame) -> list[str]:
         )
         lines += [
             f"Kendall tau between our ordering (by mean) and the published one: {tau:.2f} "
-            f"({'same ordering' if tau == 1 else 'ordering differs'}). Pairs of methods "
+            f"({'the means in the published order' if tau == 1 else 'the means in another order'};"
+            " the pairs below say which differences the runs can tell). Pairs of methods "
             f"({len(ps)}): {counts}.",
             "",
         ]
