@@ -156,18 +156,9 @@ NB101_SETTINGS: tuple[tuple[str, dict[str, tuple[str, ...]]], ...] = (
 MULTI_FIDELITY_EXP = "base_multi_fidelity_nb201"
 
 
-def _dataset_of(setting: str) -> str | None:
-    for ds in sorted(DATASETS, key=len, reverse=True):
-        if ds in setting:
-            return ds
-    return None
-
-
 def _ours(ans: pd.DataFrame, exp: str, strat: str, ds: str) -> np.ndarray:
     sel = ans[
-        (ans["experiment"] == exp)
-        & (ans["strategy_label"] == strat)
-        & (ans["setting"].map(_dataset_of) == ds)
+        (ans["experiment"] == exp) & (ans["strategy_label"] == strat) & (ans["dataset"] == ds)
     ]
     x = sel["answer_reported"].to_numpy(float)
     return x[np.isfinite(x)]
