@@ -16,6 +16,7 @@ grid. Failed runs have no ``run.json``, so the next invocation retries them.
 from __future__ import annotations
 
 import contextlib
+import itertools
 import os
 import signal
 import sys
@@ -348,44 +349,71 @@ class RayEngine(Engine):
     def run(
         self, specs: Sequence[RunSpec], compute: Compute, done: Callable[[Outcome], None]
     ) -> None:
-        ray = self._ray
-        refs = {self._task.remote(compute, spec, self._board): spec for spec in specs}
+        queue = iter(specs)
+        window = self._window()
+        refs: dict[Any, RunSpec] = {}
+
+        def submit() -> None:
+            for spec in itertools.islice(queue, max(0, window - len(refs))):
+                refs[self._task.remote(compute, spec, self._board)] = spec
+
         try:
-            self._collect(refs, done)
+            submit()
+            while refs:
+                self._collect_one(refs, done)
+                submit()
         except BaseException:  # an interrupt or a stopping error: no task outlives the call
-            for r in refs:
-                with contextlib.suppress(Exception):
-                    ray.cancel(r, force=True)
+            self._stop_tasks(list(refs))
             raise
 
-    def _collect(self, refs: dict[Any, RunSpec], done: Callable[[Outcome], None]) -> None:
+    def _window(self) -> int:
+        """Runs kept submitted at once: twice the cluster's run slots (at least 8).
+
+        Why: submitting the whole grid at once meant cancelling hundreds of tasks on Ctrl-C,
+        and Ray 2.60 can abort the driver when a force-cancel races a task's completion; a
+        window also keeps the grid's priority order instead of Ray's queue order.
+        """
+        cpus = float(self._ray.cluster_resources().get("CPU", 0.0))
+        return max(8, 2 * int(cpus // max(self.cpus_per_run, 1e-9)))
+
+    def _stop_tasks(self, refs: list[Any]) -> None:
+        """A private instance is stopped outright (its workers with it); on a shared cluster
+        the tasks still in flight are cancelled one by one."""
+        if self._started:
+            with contextlib.suppress(Exception):
+                self._ray.shutdown()
+            return
+        for r in refs:
+            with contextlib.suppress(Exception):
+                self._ray.cancel(r, force=True)
+
+    def _collect_one(self, refs: dict[Any, RunSpec], done: Callable[[Outcome], None]) -> None:
         ray = self._ray
-        while refs:
-            ready, _ = ray.wait(list(refs), num_returns=1)
-            ref = ready[0]
-            spec = refs.pop(ref)
-            rid = spec.run_id
-            attempts = int(ray.get(self._board.attempts.remote(rid)))
-            try:
-                out = ray.get(ref)
-            except ray.exceptions.RayTaskError as e:
-                cause = getattr(e, "cause", None)
-                if isinstance(cause, NashError):  # run() cancels the others
-                    raise cause from None
-                done(Outcome(spec, None, first_line(cause or e), attempts))
-            except ray.exceptions.RayError as e:  # the worker died more often than retries
-                done(
-                    Outcome(
-                        spec,
-                        None,
-                        f"worker died {attempts} time(s) ({type(e).__name__}); "
-                        f"retried {self.max_retries} time(s)",
-                        attempts,
-                    )
+        ready, _ = ray.wait(list(refs), num_returns=1)
+        ref = ready[0]
+        spec = refs.pop(ref)
+        rid = spec.run_id
+        attempts = int(ray.get(self._board.attempts.remote(rid)))
+        try:
+            out = ray.get(ref)
+        except ray.exceptions.RayTaskError as e:
+            cause = getattr(e, "cause", None)
+            if isinstance(cause, NashError):  # run() cancels the others
+                raise cause from None
+            done(Outcome(spec, None, first_line(cause or e), attempts))
+        except ray.exceptions.RayError as e:  # the worker died more often than retries
+            done(
+                Outcome(
+                    spec,
+                    None,
+                    f"worker died {attempts} time(s) ({type(e).__name__}); "
+                    f"retried {self.max_retries} time(s)",
+                    attempts,
                 )
-            else:
-                done(Outcome(spec, out, None, attempts))
-            self._board.forget.remote(rid)
+            )
+        else:
+            done(Outcome(spec, out, None, attempts))
+        self._board.forget.remote(rid)
 
     def close(self) -> None:
         if self._started and self._ray.is_initialized():
