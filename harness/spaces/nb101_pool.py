@@ -22,7 +22,7 @@ from harness.spaces.nb101 import (
     NB101Cell,
     NB101Space,
     bit_index,
-    canonical_keys,
+    class_key,
 )
 from harness.spaces.nb101_enum import NB101Table, load_nb101_30k_specs
 
@@ -53,13 +53,6 @@ def _pool() -> tuple[NB101Table, frozenset[tuple[int, int]]]:
     return table, frozenset(keys)
 
 
-@functools.lru_cache(maxsize=1 << 18)
-def _class_key(cell: NB101Cell) -> tuple[int, int]:
-    p = cell.pruned()
-    lab = np.array([p.labels[1:-1]], dtype=np.int64).reshape(1, -1)
-    return p.num_vertices, int(canonical_keys(p.matrix[None], lab)[0, 0])
-
-
 class NB101PoolSpace(NB101Space):
     """NB101 operators confined to the NB101-30k sample (see the module docstring)."""
 
@@ -80,7 +73,7 @@ class NB101PoolSpace(NB101Space):
         return self.table.cell_at(int(rng.integers(len(self.table))))
 
     def contains(self, cell: NB101Cell) -> bool:
-        return _class_key(cell) in self.members
+        return class_key(cell) in self.members
 
     def mutate(self, arch: NB101Cell, rng: np.random.Generator) -> NB101Cell:
         """The NB101 mutation, redrawn until the child is a pool member (a different network).
@@ -96,12 +89,12 @@ class NB101PoolSpace(NB101Space):
         return self.sample(rng)
 
     def _pool_neighbours(self, arch: NB101Cell) -> list[NB101Cell]:
-        key = _class_key(arch)
+        key = class_key(arch)
         hit = self._nb_cache.get(key)
         if hit is None:
             seen: dict[tuple[int, int], NB101Cell] = {}
             for c in super().neighbours(arch):
-                k = _class_key(c)
+                k = class_key(c)
                 if k in self.members and k != key and k not in seen:
                     seen[k] = c
             hit = [seen[k] for k in sorted(seen)]
