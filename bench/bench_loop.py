@@ -79,6 +79,9 @@ def _one(
 def _stored(res: Any) -> int:
     import pandas as pd
 
+    direct = getattr(res.trials, "to_parquet", None)  # Parquet straight from the columns
+    if direct is not None:
+        return len(direct())
     buf = io.BytesIO()
     frame = getattr(res.trials, "to_frame", None)  # before the columnar log: rows of Trials
     df = frame() if frame else pd.DataFrame([t.to_row() for t in res.trials])

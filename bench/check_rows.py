@@ -92,13 +92,18 @@ def write(out: Path) -> None:
                 workers=workers,
                 query_seeds=qs,
             )
-            frame = getattr(res.trials, "to_frame", None)
-            df = frame() if frame else pd.DataFrame([t.to_row() for t in res.trials])
-            df["stopped_by"] = res.stopped_by
-            df["recommendation"] = str(res.recommendation)
             p = out / f"{label}_s{seed}.parquet"
             p.parent.mkdir(parents=True, exist_ok=True)
-            df.to_parquet(p, index=False)
+            lead = {"stopped_by": res.stopped_by, "recommendation": str(res.recommendation)}
+            direct = getattr(res.trials, "to_parquet", None)  # the writer runs use now
+            if direct is not None:
+                p.write_bytes(direct(lead))
+                df = pd.read_parquet(p)
+            else:
+                frame = getattr(res.trials, "to_frame", None)
+                df = frame() if frame else pd.DataFrame([t.to_row() for t in res.trials])
+                df = pd.concat([pd.DataFrame(lead, index=df.index), df], axis=1)
+                df.to_parquet(p, index=False)
             print(f"{label} seed {seed}: {len(df)} rows, stopped by {res.stopped_by}")
 
 
@@ -117,8 +122,9 @@ def compare(a: Path, b: Path) -> int:
             bad += 1
             continue
         da, db = pd.read_parquet(a / rel), pd.read_parquet(pb)
-        keep = [c for c in da.columns if c not in TIMING_COLUMNS]
-        if keep != [c for c in db.columns if c not in TIMING_COLUMNS]:
+        # the same columns, in any order (this script once wrote its own two columns last)
+        keep = sorted(c for c in da.columns if c not in TIMING_COLUMNS)
+        if keep != sorted(c for c in db.columns if c not in TIMING_COLUMNS):
             print(f"COLUMNS {rel}: {list(da.columns)} != {list(db.columns)}")
             bad += 1
             continue

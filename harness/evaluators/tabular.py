@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import hashlib
 import math
+from collections import deque
 from collections.abc import Hashable, Sequence
 from typing import Any
 
@@ -89,8 +90,12 @@ class TabularEvaluator(Evaluator):
         self.signal = signal
         self.noise_sigma, self.noise_seed = float(noise_sigma), int(noise_seed)
         self.proxy_dataset = bench.dataset(proxy_dataset) if proxy_dataset else None
-        self.query_log: list[tuple[str, int | None, int]] = []
+        #: the latest queries (key, fidelity, seed), for inspection; bounded, because one
+        #: evaluator serves every run of a worker
+        self.query_log: deque[tuple[Hashable, int | None, int]] = deque(maxlen=10_000)
         self._cache: dict[tuple[Hashable, int | None, int], EvalResult] = {}
+        self._keys: dict[Hashable, Hashable] = {}  # arch -> table key (to_cell + key_of)
+        self._signal_metrics: dict[int | None, str] = {}
         if space is None:
             from harness.spaces import make_space
 
@@ -124,8 +129,11 @@ class TabularEvaluator(Evaluator):
         if self.signal != "val_acc":
             return self.signal
         f = fidelity or self.default_fidelity
-        self._check_fidelity(f)
-        return self.bench.signal_metric(self.dataset, f)
+        hit = self._signal_metrics.get(f)
+        if hit is None:  # checked once per fidelity, not per query
+            self._check_fidelity(f)
+            hit = self._signal_metrics[f] = self.bench.signal_metric(self.dataset, f)
+        return hit
 
     def _check_fidelity(self, f: int | None) -> None:
         if f is None and not self.fidelities:
@@ -148,9 +156,16 @@ class TabularEvaluator(Evaluator):
     def evaluate(
         self, arch: Hashable, *, fidelity: int | None = None, seed: int = 0
     ) -> EvalResult:
-        key = self.bench.key_of(self.space.to_cell(arch))
+        try:
+            key = self._keys.get(arch)
+        except TypeError:  # an unhashable spelling (a list): no memo
+            key = self.bench.key_of(self.space.to_cell(arch))
+        if key is None:
+            if len(self._keys) >= 1 << 17:  # bounded: NB101 genomes are unbounded in number
+                self._keys.clear()
+            key = self._keys[arch] = self.bench.key_of(self.space.to_cell(arch))
         f = fidelity if fidelity is not None else self.default_fidelity
-        self.query_log.append((str(key), f, seed))
+        self.query_log.append((key, f, seed))
         ck = (key, f, seed)
         hit = self._cache.get(ck)
         if hit is not None:

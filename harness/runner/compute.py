@@ -86,9 +86,6 @@ class RunOutput:
 
 def compute_run(spec: RunSpec) -> RunOutput:
     """Run one search (anywhere: this process, a pool worker, a Ray task); write nothing."""
-    import io
-
-    import pandas as pd
 
     start = datetime.now(UTC).isoformat()
     strategy, evaluator, budget, final_evaluator = build_run(spec)
@@ -111,7 +108,6 @@ def compute_run(spec: RunSpec) -> RunOutput:
         executor=executor,
     )
     elapsed = time.perf_counter() - t0
-    df = result.trials.to_frame()
     ident: dict[str, Any] = {
         "experiment": spec.experiment,
         "benchmark": spec.benchmark.name,
@@ -122,8 +118,6 @@ def compute_run(spec: RunSpec) -> RunOutput:
         "config_hash": spec.config_hash(),
         "seed": spec.seed,
     }
-    # the identity columns first, in one concat (inserting one column at a time copies the frame)
-    df = pd.concat([pd.DataFrame(ident, index=df.index), df], axis=1)
     last = result.trials[-1] if result.trials else None
     space = evaluator.space
     rec = result.recommendation
@@ -145,9 +139,7 @@ def compute_run(spec: RunSpec) -> RunOutput:
         # the value of the evaluator's report_metric (named in "evaluator" above)
         "report_metric": evaluator.describe().get("report_metric", "reported"),
         "final_incumbent_reported": last.incumbent_reported if last else math.nan,
-        "best_reported_seen": float(np.nanmax(df["reported"]))
-        if len(df) and df["reported"].notna().any()
-        else math.nan,
+        "best_reported_seen": _nanmax(result.trials.column("reported")),
         "recommendation": space.to_str(rec) if rec is not None else None,
         "workers": s.workers,
         "executor": "ray" if executor is not None else "simulated",
@@ -160,6 +152,11 @@ def compute_run(spec: RunSpec) -> RunOutput:
         "git_commit": git_commit(),
         "machine": machine(),
     }
-    buf = io.BytesIO()
-    df.to_parquet(buf, index=False)
-    return RunOutput(buf.getvalue(), manifest)
+    # the identity columns first, then the rows
+    return RunOutput(result.trials.to_parquet(ident), manifest)
+
+
+def _nanmax(values: list[Any]) -> float:
+    """The largest non-NaN value (NaN when there is none), as ``np.nanmax`` without the warning."""
+    a = np.asarray([math.nan if v is None else v for v in values], dtype=np.float64)
+    return float(np.nanmax(a)) if a.size and not np.isnan(a).all() else math.nan

@@ -215,9 +215,14 @@ def map_pruned(matrix: np.ndarray | Sequence[Sequence[int]]) -> tuple[int, ...] 
     """
     a = np.asarray(matrix)
     n = a.shape[0]
+    return _map_succ([[v for v in range(u + 1, n) if a[u, v]] for u in range(n)])
+
+
+def _map_succ(succ: list[list[int]]) -> tuple[int, ...] | None:
+    """:func:`map_pruned` on successor lists (ascending), the form :func:`template` builds."""
+    n = len(succ)
     if n < 2:
         return None
-    succ = [[v for v in range(u + 1, n) if a[u, v]] for u in range(n)]
     group: dict[int, int] = {}
     for u in [*range(1, n), 0]:  # the input is visited last, so its grouping wins
         for v in succ[u]:
@@ -225,7 +230,7 @@ def map_pruned(matrix: np.ndarray | Sequence[Sequence[int]]) -> tuple[int, ...] 
     edges: dict[int, dict[int, int]] = {}  # insertion order matters: it numbers the sources
     for v in range(1, n):
         for u in range(1, v):
-            if a[u, v]:
+            if v in succ[u]:
                 edges.setdefault(group[u], {})[group[v]] = u  # last write wins
     keys = list(edges)
     if len(keys) > 3:
@@ -241,11 +246,19 @@ def map_pruned(matrix: np.ndarray | Sequence[Sequence[int]]) -> tuple[int, ...] 
 def template(bits: tuple[int, ...]) -> tuple[int, ...] | None:
     """Per NB201 edge (official order): the *original* genome node (1..6) whose op it carries, or
     0 for ``none``; None for an invalid genome."""
-    pm = pruned_matrix(bits)
-    if pm is None:
+    kept = kept_nodes(bits)
+    if kept is None:
         return None
-    matrix, kept = pm
-    t = map_pruned(matrix)
+    # the pruned graph's successor lists, straight from the bits (pruned_matrix + map_pruned
+    # without building arrays: this runs once per new genome of a GA run)
+    pos = {u: i for i, u in enumerate(kept)}
+    succ: list[list[int]] = [[] for _ in kept]
+    for (r, c), b in zip(TRIU, bits, strict=True):
+        if b and r in pos and c in pos:
+            succ[pos[r]].append(pos[c])
+    for lst in succ:
+        lst.sort()
+    t = _map_succ(succ)
     if t is None:
         return None
     return tuple(kept[p] if p else 0 for p in t)

@@ -20,7 +20,7 @@ def test_nb201_cifar10_signal_is_validation_and_test_is_separate(tables):
     assert r.reported == pytest.approx(94.373333)
     assert r.fidelity == 200
     assert r.cost.n_full == 1 and math.isnan(r.cost.train_s)
-    assert ev.query_log[-1] == ("6111", 200, 0)
+    assert ev.query_log[-1] == (6111, 200, 0)
 
 
 def test_observation_has_no_test_field():
