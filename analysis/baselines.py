@@ -262,13 +262,16 @@ def _nb101_orderings(ans: pd.DataFrame) -> pd.DataFrame:
     pairs: dict[str, list[V.PairOrder]] = {}
     for setting, sources in NB101_SETTINGS:
         vals: dict[str, np.ndarray] = {}
+        secs: dict[str, float] = {}
         for exp, methods in sources.items():
             nb = ans[ans["experiment"] == exp]
             for strat in methods:
-                g = nb[nb["strategy_label"] == strat]["answer_val"].to_numpy(float)
+                runs = nb[nb["strategy_label"] == strat]
+                g = runs["answer_val"].to_numpy(float)
                 g = g[np.isfinite(g)]
                 if g.size:
                     vals[strat] = g
+                    secs[strat] = float(np.nanmedian(runs["elapsed_s"].to_numpy(float)))
         for strat in NB101_ORDER:
             if strat not in vals:
                 continue
@@ -281,6 +284,9 @@ def _nb101_orderings(ans: pd.DataFrame) -> pd.DataFrame:
                     "published test error (%)": f"{NB101_ERRORS[strat]:.3f}",
                     "ours: validation accuracy (%)": f"{np.mean(g):.3f} ± {sd:.3f}",
                     "runs": int(g.size),
+                    # what a run of the method costs here (wall seconds of its search, on the
+                    # shared machine): why some methods have fewer runs than others
+                    "search s per run (median)": f"{secs[strat]:.1f}",
                 }
             )
         if len(vals) >= 2:
@@ -489,10 +495,11 @@ def write_baselines_report(
         "(`analysis.verdicts.ordering_pairs`): each pair of methods, two-sided Mann-Whitney "
         "with Holm's correction over the setting's pairs, *agrees* or *reversed* when "
         "significant, *not separated* when not, *inconclusive* when the run counts cannot "
-        "reach significance; Kendall tau over the means is shown beside it. GP-BO and TPE "
-        "have few runs on the pool (about 300 CPU-s per run there: GP-BO's candidates are "
-        "pool-confined mutations, each redrawn until the child is in the pool; TPE proposes "
-        "raw genomes, most outside the pool), so their pairs there are mostly inconclusive; "
+        "reach significance; Kendall tau over the means is shown beside it. Seeds differ by "
+        "method because runs cost differently here (the table's last column): GP-BO's "
+        "candidates are pool-confined mutations, each redrawn until the child is in the pool, "
+        "and optuna's TPE proposes raw genomes, most outside the pool (pruned trials that "
+        "every later TPE proposal still pays for), so TPE on the pool has the fewest runs; "
         "the model-based rows run only with `--with-model-based`.",
         "",
         *_ordering_section(nb101),
