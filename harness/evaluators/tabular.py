@@ -96,6 +96,7 @@ class TabularEvaluator(Evaluator):
         self._cache: dict[tuple[Hashable, int | None, int], EvalResult] = {}
         self._keys: dict[Hashable, Hashable] = {}  # arch -> table key (to_cell + key_of)
         self._signal_metrics: dict[int | None, str] = {}
+        self._train_metrics: dict[int | None, str | None] = {}
         if space is None:
             from harness.spaces import make_space
 
@@ -206,7 +207,9 @@ class TabularEvaluator(Evaluator):
         fid = f if f is not None else self.default_fidelity
         val = self._value(self.dataset, metric, key, seed)
         test = b.value(self.dataset, self.report_metric, key)
-        t_metric = b.train_time_metric(self.dataset, fid)
+        if fid not in self._train_metrics:  # looked up once per fidelity, not per query
+            self._train_metrics[fid] = b.train_time_metric(self.dataset, fid)
+        t_metric = self._train_metrics[fid]
         train_s = b.value(self.dataset, t_metric, key) if t_metric else math.nan
         signal = val
         if self.noise_sigma > 0:
