@@ -105,7 +105,7 @@ _COST_HINT = {
     "gcn_predictor": 10.0,
     "bohb": 5.0,
     "bananas": 20.0,
-    "gp_bo": 300.0,
+    "gp_bo": 75.0,
     "tpe": 100.0,
 }
 
