@@ -388,6 +388,7 @@ def _anytime_figure(dirs: Sequence[Path], out: Path) -> list[str]:
     fig = P.plot_anytime(
         rs,
         x="cum_cost",
+        height=2.8,  # one panel: room for the two-line axis label
         styles=P.strategy_styles(rs.runs["strategy_label"].unique()),
         metric_label="200-epoch test accuracy [%]",
     )

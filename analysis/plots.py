@@ -168,11 +168,20 @@ def _legend(fig: Figure, axes: list[Any]) -> None:
     handles, labels = axes[0].get_legend_handles_labels()
     if handles:
         wide = fig.get_figwidth() > 4
+        # as many columns as fit the figure's width (long labels would be cut off at the edges):
+        # a column is its handle and spacing (~38 pt) plus ~0.6 em per character
+        size = float(
+            matplotlib.rcParams["legend.fontsize"]
+            if isinstance(matplotlib.rcParams["legend.fontsize"], int | float)
+            else 8
+        )
+        col_pt = 38 + 0.6 * size * max(len(lab) for lab in labels)
+        fit = max(1, int(fig.get_figwidth() * 72 // col_pt))
         fig.legend(
             handles,
             labels,
             loc="outside lower center",
-            ncol=min(len(labels), 5 if wide else 2),
+            ncol=min(len(labels), 5 if wide else 2, fit),
             handlelength=2.2,
             columnspacing=1.2,
         )
