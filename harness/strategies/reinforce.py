@@ -48,11 +48,15 @@ class Reinforce(Strategy):
         self._v = np.zeros_like(self.logits)
         self._t = 0
         self.baseline: float | None = None
+        self._p: np.ndarray | None = None
 
     def _probs(self) -> np.ndarray:
-        z = self.logits - self.logits.max(axis=1, keepdims=True)
-        e = np.exp(z)
-        return np.asarray(e / e.sum(axis=1, keepdims=True))
+        """The policy's softmax, computed once per logits update (ask and tell both need it)."""
+        if self._p is None:
+            z = self.logits - self.logits.max(axis=1, keepdims=True)
+            e = np.exp(z)
+            self._p = np.asarray(e / e.sum(axis=1, keepdims=True))
+        return self._p
 
     def ask(self) -> Hashable:
         p = self._probs()
@@ -78,3 +82,4 @@ class Reinforce(Strategy):
         m_hat = self._m / (1 - b1**self._t)
         v_hat = self._v / (1 - b2**self._t)
         self.logits -= self.lr * m_hat / (np.sqrt(v_hat) + eps)
+        self._p = None
