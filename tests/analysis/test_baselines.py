@@ -16,7 +16,7 @@ def test_published_rows_are_matched_with_real_runs(tmp_path):
     exps = [replace(e, seeds=(0, 1, 2, 3)) for e in exps]
     roots = run_experiments(exps, tmp_path / "runs", workers=1, progress=False).roots
     nb201, nb101 = baseline_table(roots)
-    assert len(nb201) == sum(len(p[4]) for p in PUBLISHED) == 21  # REA RS REINFORCE BOHB NASWOT
+    assert len(nb201) == sum(len(p[4]) for p in PUBLISHED) == 24  # REA RS REINFORCE BOHB x2 NASWOT
     assert {V.kind(v) for v in nb201["verdict"]} <= {V.REPRODUCED, V.DIFFERS, V.INCONCLUSIVE}
     assert (nb201["runs"] == 4).all()
     # 4 runs cannot show equivalence within 0.2 published std: no row may claim reproduced
@@ -63,7 +63,7 @@ def test_model_based_part_is_opt_in_and_not_quick(tmp_path):
     }
     assert [g.mode for g in gates] == ["flag"]
     quick, _ = resolve_suite("baselines", quick=True, runs_dir=tmp_path, with_model_based=True)
-    assert sum(len(e.runs()) for e in quick if e.name == "base_nb201_table5_bohb") == 15
+    assert sum(len(e.runs()) for e in quick if e.name == "base_nb201_table5_bohb") == 30
     assert all("model_based" not in e.name for e in quick)
     assert (
         build_parser()

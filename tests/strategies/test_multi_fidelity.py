@@ -137,3 +137,48 @@ def test_runs_from_an_experiment_file_with_its_accounting_in_the_manifest(tables
             < 6
             < out.manifest["n_evaluations_charged"]
         )
+
+
+def test_hpbandster_kde_is_statsmodels_aitchison_aitken_on_known_values():
+    """The reference's density (statsmodels KDEMultivariate, 'u' variables): per variable
+    1 - bw where equal, bw / (levels - 1) where not, levels counted in the data; one level
+    makes a mismatch infinite, as there; the mean over the data of the products."""
+    from harness.strategies.multi_fidelity import _HpbandsterKDE
+
+    data = np.array([[0.0, 1.0], [0.0, 2.0], [0.0, 4.0]])
+    bw = np.array([0.5, 0.4])
+    # v = (0, 1): var 0 equal everywhere (0.5); var 1 (3 levels): 0.6 on row 0, 0.2 elsewhere
+    want = (0.5 * 0.6 + 0.5 * 0.2 + 0.5 * 0.2) / 3
+    assert _HpbandsterKDE._pdf(np.array([0.0, 1.0]), data, bw) == pytest.approx(want)
+    assert _HpbandsterKDE._pdf(np.array([3.0, 1.0]), data, bw) == np.inf  # one level seen
+
+
+def test_hpbandster_kde_runs_deterministically_and_uses_its_model(tables):
+    def run(seed):
+        s = strategies.create(
+            "bohb", NB201Space(), seed=np.random.SeedSequence([seed]), kde="hpbandster",
+            num_samples=4, random_fraction=0.0, min_bandwidth=0.3,
+        )  # fmt: skip
+        res = run_search(
+            s, TabularEvaluator("nb201", "cifar10", fidelity=12), Budget(evaluations=60)
+        )
+        return s, [(t.arch, t.fidelity, t.signal) for t in res.trials]
+
+    s1, rows1 = run(3)
+    assert rows1 == run(3)[1] != run(4)[1]
+    assert s1.n_model_samples > 0 and s1._hpb is not None and s1._hpb.models
+
+
+def test_hpbandster_kde_needs_a_categorical_space_and_a_known_name():
+    from harness.spaces._base import SearchSpace
+
+    class Bare(NB201Space):
+        name = "bare"
+
+        def categorical_params(self):  # type: ignore[override]
+            return SearchSpace.categorical_params(self)
+
+    with pytest.raises(ConfigError, match="needs a categorical parametrization"):
+        strategies.create("bohb", Bare(), seed=0, kde="hpbandster")
+    with pytest.raises(ConfigError, match="kde must be one of onehot, hpbandster"):
+        strategies.create("bohb", NB201Space(), seed=0, kde="statsmodels")
