@@ -17,9 +17,11 @@ import json
 import os
 import re
 import shutil
+import signal
 import socket
 import sys
 import tempfile
+import threading
 import time
 from collections.abc import Iterator, Mapping
 from pathlib import Path
@@ -68,12 +70,50 @@ def remove_tree(root: Path, path: Path) -> None:
     shutil.rmtree(p)
 
 
+@contextlib.contextmanager
+def signals_deferred() -> Iterator[None]:
+    """Hold SIGINT and SIGTERM until the block ends, then act on the first one as before.
+
+    Why: an interrupt raised between creating a run's temporary directory and the ``try`` that
+    removes it (or inside that removal) left a ``.seed=N.tmp-*`` directory behind; writing a run
+    takes milliseconds, so the signal waits that long. Main thread only (where Python runs
+    signal handlers); elsewhere the block runs as it is.
+    """
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    got: list[int] = []
+
+    def hold(signum: int, frame: Any) -> None:
+        got.append(signum)
+
+    old = {s: signal.signal(s, hold) for s in (signal.SIGINT, signal.SIGTERM)}
+    try:
+        yield
+    finally:
+        for sig, handler in old.items():
+            signal.signal(sig, handler)
+        if got:
+            first = signal.Signals(got[0])
+            h = old[first]
+            if callable(h):
+                h(first, None)
+            elif h == signal.SIG_DFL:
+                os.kill(os.getpid(), first)
+
+
 def write_dir_atomic(root: Path, final: Path, files: Mapping[str, bytes]) -> None:
     """Write ``files`` into a fresh temporary directory, then put it at ``final`` in one rename.
 
     An existing ``final`` (a killed run, a failure record) is first renamed aside and removed
     after the swap, so the final path holds either the old or the new directory, never a mix.
+    SIGINT and SIGTERM wait for the write (:func:`signals_deferred`).
     """
+    with signals_deferred():
+        _write_dir_atomic(root, final, files)
+
+
+def _write_dir_atomic(root: Path, final: Path, files: Mapping[str, bytes]) -> None:
     final = Path(final)
     inside(root, final.parent)
     if final.is_symlink() or (final.exists() and not final.is_dir()):

@@ -207,3 +207,24 @@ def test_the_ray_engine_stops_on_a_signal_like_the_pool(tmp_path, sig):
     while _ray_processes() - before and time.monotonic() - t1 < 30:
         time.sleep(0.2)
     assert not _ray_processes() - before, "the private Ray instance outlived the driver"
+
+
+def test_a_signal_waits_until_a_run_is_written(tmp_path):
+    """SIGINT during a run's write is acted on once the write is done (the CI once found a
+    ``.seed=N.tmp-*`` left by an interrupt between creating the directory and cleaning it)."""
+    from harness.runner.fsafe import signals_deferred, write_dir_atomic
+
+    final = tmp_path / "exp" / "seed=0"
+    before = signal.signal(signal.SIGINT, signal.default_int_handler)  # Ctrl-C as in a terminal
+    mask = signal.pthread_sigmask(signal.SIG_UNBLOCK, [signal.SIGINT])  # (see _fresh_signals)
+    try:
+        with pytest.raises(KeyboardInterrupt), signals_deferred():
+            os.kill(os.getpid(), signal.SIGINT)
+            time.sleep(0.05)  # the signal has arrived; it must not interrupt the write
+            write_dir_atomic(tmp_path, final, {"run.json": b"{}"})
+        assert signal.getsignal(signal.SIGINT) is signal.default_int_handler  # restored
+    finally:
+        signal.signal(signal.SIGINT, before)
+        signal.pthread_sigmask(signal.SIG_SETMASK, mask)
+    assert (final / "run.json").read_bytes() == b"{}"
+    assert not list(tmp_path.rglob(".seed=*.tmp-*"))
