@@ -55,30 +55,31 @@ def _reference_pool_mutate(
     return space.sample(rng)
 
 
+def _replay(space, reference, seeds, steps, parent_seed) -> list[tuple[NB101Cell, NB101Cell]]:
+    """Mutate a chain of cells with the space and with ``reference`` on twin generators; every
+    child and the generators' next draw must agree. Returns the (parent, child) pairs."""
+    children = []
+    for seed in seeds:
+        rng_fast, rng_ref = np.random.default_rng(seed), np.random.default_rng(seed)
+        parent = space.sample(np.random.default_rng(parent_seed + seed))
+        for _ in range(steps):
+            fast = space.mutate(parent, rng_fast)
+            assert fast == reference(space, parent, rng_ref)
+            children.append((parent, fast))
+            parent = fast
+        assert rng_fast.random() == rng_ref.random()  # the same draws, to the last one
+    return children
+
+
 @pytest.mark.parametrize("rate", [1.0, 3.0])
 def test_nb101_mutation_matches_the_plain_rule(rate):
     space = NB101Space(mutation_rate=rate)
-    for seed in range(4):
-        rng_fast, rng_ref = np.random.default_rng(seed), np.random.default_rng(seed)
-        parent = space.sample(np.random.default_rng(100 + seed))
-        for _ in range(150):
-            fast = space.mutate(parent, rng_fast)
-            ref = _reference_mutate(space, parent, rng_ref)
-            assert fast == ref
-            assert fast.hash != parent.hash
-            NB101Cell(fast.adj, fast.ops)  # a valid cell by the validating constructor
-            parent = fast
-        assert rng_fast.random() == rng_ref.random()  # the same draws, to the last one
+    for parent, child in _replay(space, _reference_mutate, range(4), 150, 100):
+        assert child.hash != parent.hash
+        NB101Cell(child.adj, child.ops)  # a valid cell by the validating constructor
 
 
 def test_pool_mutation_matches_the_plain_rule():
     space = NB101PoolSpace()
-    for seed in range(3):
-        rng_fast, rng_ref = np.random.default_rng(seed), np.random.default_rng(seed)
-        parent = space.sample(np.random.default_rng(7 + seed))
-        for _ in range(40):
-            fast = space.mutate(parent, rng_fast)
-            ref = _reference_pool_mutate(space, parent, rng_ref)
-            assert fast == ref and space.contains(fast)
-            parent = fast
-        assert rng_fast.random() == rng_ref.random()
+    pairs = _replay(space, _reference_pool_mutate, range(3), 40, 7)
+    assert len(pairs) == 120 and all(space.contains(child) for _, child in pairs)

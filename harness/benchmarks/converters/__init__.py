@@ -23,7 +23,7 @@ Kinds (``STATUS`` says what each was verified on):
 from __future__ import annotations
 
 import os
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -72,17 +72,8 @@ def convert(kind: str, source: str | os.PathLike[str], *, force: bool = False) -
     """
     _check_kind(kind)
     path = _cache.resolve_source(source, kind, _WHAT[kind])
-    if kind == "nats-tss":
-        from harness.benchmarks.converters import nb201_family
-
-        nb201_family.open_nats_tss(path)  # fail on a wrong source before hashing 1.3 GB
-    elif kind == "nb201-pth":
-        from harness.benchmarks.converters import nb201_family
-
-        if not path.is_file():
-            nb201_family.open_nb201_pth(path)  # raises the clear error
-    elif not path.is_file():
-        raise DataError(f"nb101-tfrecord: {path} is not a file; pass {_WHAT[kind]}")
+    check, run = _CONVERTERS[kind]
+    check(path)  # fail on a wrong source before hashing it (1.3 GB for NATS)
     sha = _cache.source_sha256(path)  # memoised: enough to find a cache that passes its check
     final = _cache.cache_path(kind, sha)
     if not force and _cache.is_complete(final, kind, sha, VERSIONS[kind]):
@@ -93,25 +84,54 @@ def convert(kind: str, source: str | os.PathLike[str], *, force: bool = False) -
 
         notice(f"cache {final} failed its check ({why}); converting the source again")
     sha = _cache.source_sha256(path, full=True)  # what is converted is hashed in full
-    force = True  # the cache at the (possibly new) sha is rebuilt, never trusted unchecked
-    if kind == "nats-tss":
-        from harness.benchmarks.converters import nb201_family
+    # the cache at the (possibly new) sha is rebuilt, never trusted unchecked
+    return run(path, sha, version=VERSIONS[kind], status=STATUS[kind])
 
-        return nb201_family.convert_nats_tss(
-            path, sha, version=VERSIONS[kind], status=STATUS[kind],
-            verified_sources=VERIFIED_SOURCES, force=force,
-        )  # fmt: skip
-    if kind == "nb201-pth":
-        from harness.benchmarks.converters import nb201_family
 
-        return nb201_family.convert_nb201_pth(
-            path, sha, version=VERSIONS[kind], status=STATUS[kind], force=force
-        )
+def _check_nats_tss(path: Path) -> None:
+    from harness.benchmarks.converters import nb201_family
+
+    nb201_family.open_nats_tss(path)
+
+
+def _check_nb201_pth(path: Path) -> None:
+    from harness.benchmarks.converters import nb201_family
+
+    if not path.is_file():
+        nb201_family.open_nb201_pth(path)  # raises the clear error
+
+
+def _check_nb101_tfrecord(path: Path) -> None:
+    if not path.is_file():
+        raise DataError(f"nb101-tfrecord: {path} is not a file; pass {_WHAT['nb101-tfrecord']}")
+
+
+def _run_nats_tss(path: Path, sha: str, **kw: Any) -> Path:
+    from harness.benchmarks.converters import nb201_family
+
+    return nb201_family.convert_nats_tss(
+        path, sha, verified_sources=VERIFIED_SOURCES, force=True, **kw
+    )
+
+
+def _run_nb201_pth(path: Path, sha: str, **kw: Any) -> Path:
+    from harness.benchmarks.converters import nb201_family
+
+    return nb201_family.convert_nb201_pth(path, sha, force=True, **kw)
+
+
+def _run_nb101_tfrecord(path: Path, sha: str, **kw: Any) -> Path:
     from harness.benchmarks.converters import nb101_tfrecord
 
-    return nb101_tfrecord.convert_nb101_tfrecord(
-        path, sha, version=VERSIONS[kind], status=STATUS[kind], force=force
-    )
+    return nb101_tfrecord.convert_nb101_tfrecord(path, sha, force=True, **kw)
+
+
+#: kind -> (a cheap check of the source, the conversion); one entry per official format
+_CONVERTERS: dict[str, tuple[Callable[[Path], None], Callable[..., Path]]] = {
+    "nats-tss": (_check_nats_tss, _run_nats_tss),
+    "nb201-pth": (_check_nb201_pth, _run_nb201_pth),
+    "nb101-tfrecord": (_check_nb101_tfrecord, _run_nb101_tfrecord),
+}
 
 
 def manifest(cache: str | os.PathLike[str]) -> dict[str, Any]:
